@@ -1,0 +1,29 @@
+"""Inverted dropout: zero each element with probability p in training and scale the rest by 1/(1-p)."""
+from .. import backend
+from ..autograd.function import Function
+from ._util import raw
+
+
+class Dropout(Function):
+    def forward(self, x, mask):
+        self.save_for_backward(mask)
+        return x * mask
+
+    def backward(self, grad):
+        (mask,) = self.saved
+        return grad * mask, None
+
+
+def dropout(x, p=0.5, training=True):
+    """Identity when not training or p == 0; the mask comes from the framework's seeded generator."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    array = raw(x)
+    xp = backend.get_array_module(array)
+    keep = backend.rng(xp).random(array.shape) >= p if xp is backend.np else \
+        backend.rng(xp).random_sample(array.shape) >= p
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = keep.astype(array.dtype) * array.dtype.type(scale)
+    return Dropout.apply(x, mask)
