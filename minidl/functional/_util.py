@@ -22,16 +22,16 @@ def operands(op, a, b):
         raise TypeError(f"{op}: expected at least one Tensor or array operand, got {type(a).__name__} and "
                         f"{type(b).__name__}")
     xp = backend.get_array_module(like)
+    dtype = like.dtype
+    if like.dtype.kind in "biu" and any(isinstance(v, (float, np.floating)) for v in arrays):
+        dtype = backend.get_default_dtype()  # int tensor and a float scalar: compute in the default float dtype
     out = []
     for value, array in zip((a, b), arrays):
         if not hasattr(array, "dtype"):
-            if isinstance(array, (bool, int, float, np.number)):
-                dtype = like.dtype
-                if like.dtype.kind in "biu" and isinstance(array, (float, np.floating)):
-                    dtype = backend.get_default_dtype()
-                value = xp.asarray(array, dtype=dtype)
-            else:
-                value = xp.asarray(array)
+            value = xp.asarray(array, dtype=dtype) if isinstance(array, (bool, int, float, np.number)) else \
+                xp.asarray(array)
+        elif array is like and dtype != like.dtype:
+            value = value.to(dtype=dtype) if hasattr(value, "to") else array.astype(dtype)
         out.append(value)
     check_broadcast(op, raw(out[0]).shape, raw(out[1]).shape)
     return out

@@ -129,7 +129,7 @@ class Sqrt(Function):
 class Abs(Function):
     def forward(self, x):
         self.save_for_backward(x)
-        return abs(x)
+        return backend.get_array_module(x).abs(x)
 
     def backward(self, grad):
         (x,) = self.saved
@@ -203,11 +203,7 @@ class MatMul(Function):
         xp = backend.get_array_module(a)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = grad
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+        g2 = grad.reshape(np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2]) + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)

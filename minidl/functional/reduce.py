@@ -1,4 +1,5 @@
 """Reductions: sum, mean, var, max, min (and argmax/argmin), with PyTorch's dim/keepdim or NumPy's axis/keepdims."""
+import builtins
 from collections import namedtuple
 
 from .. import backend
@@ -51,7 +52,7 @@ class Var(Function):
         mean = x.mean(axis=axes, keepdims=True)
         centered = x - mean
         count = x.size // mean.size
-        self.divisor = max(count - correction, 0)
+        self.divisor = builtins.max(count - correction, 0)
         self.save_for_backward(centered)
         out = (centered * centered).sum(axis=axes, keepdims=keepdims)
         return out / x.dtype.type(self.divisor) if self.divisor else out * xp.nan
