@@ -1,0 +1,141 @@
+"""The command line: `python -m minidl train MODEL ...`, `python -m minidl models`, `python -m minidl summary MODEL`."""
+import argparse
+import os
+import sys
+
+from .training.recipe import OPTIMIZERS, SCHEDULES
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments give one line on stderr and exit code 2, never a traceback."""
+
+    def error(self, message):
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def _non_negative_float(text):
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def build_parser():
+    parser = _Parser(prog="python -m minidl", description="minidl: train and inspect the model zoo")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("train", help="train a zoo model on CIFAR-10 (the bundled subset by default)")
+    run.add_argument("model", help="a name from `python -m minidl models`, e.g. resnet20")
+    run.add_argument("--epochs", type=_non_negative_int, default=10)
+    run.add_argument("--batch-size", type=_positive_int, default=128)
+    run.add_argument("--lr", type=_non_negative_float, default=0.1)
+    run.add_argument("--momentum", type=_non_negative_float, default=0.9)
+    run.add_argument("--weight-decay", type=_non_negative_float, default=5e-4)
+    run.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    run.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
+    run.add_argument("--warmup-epochs", type=_non_negative_float, default=0.0)
+    run.add_argument("--label-smoothing", type=_non_negative_float, default=0.0)
+    run.add_argument("--no-augment", action="store_true", help="no random crops and flips")
+    run.add_argument("--subset", type=_positive_int, default=None, help="a class-balanced subset of N training images")
+    run.add_argument("--data", default=None, help="folder holding cifar-10-batches-py (default: MINIDL_DATA, "
+                                                  "the cache, then the bundled subset)")
+    run.add_argument("--download", action="store_true", help="download the full CIFAR-10 (170 MB) if not cached")
+    run.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--history", default=None, help="write the per-epoch history to this JSON file")
+    run.add_argument("--checkpoint", default=None, help="save a checkpoint (.npz) after every epoch")
+    run.add_argument("--resume", action="store_true", help="continue from --checkpoint")
+    run.add_argument("--no-progress", action="store_true")
+
+    commands.add_parser("models", help="list the model zoo with parameter counts")
+    summary = commands.add_parser("summary", help="layers, output shapes, parameters and multiply-adds of a model")
+    summary.add_argument("model")
+    summary.add_argument("--input-size", type=_positive_int, default=32)
+    return parser
+
+
+def _check_model(parser, name):
+    from . import models
+    if name not in models.list_models():
+        import difflib
+        close = difflib.get_close_matches(name, models.list_models(), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `python -m minidl models`"
+        parser.error(f"unknown model {name!r}{hint}")
+
+
+def _train(parser, args):
+    import minidl
+    from . import models
+    _check_model(parser, args.model)
+    if args.data is not None and not os.path.isdir(args.data):
+        parser.error(f"--data {args.data}: no such folder")
+    if args.resume and not args.checkpoint:
+        parser.error("--resume needs --checkpoint FILE.npz")
+    if args.device == "cuda" and not minidl.cuda.is_available():
+        parser.error("--device cuda: CuPy or a CUDA GPU is missing (install the `gpu` extra on a GPU machine)")
+    data = minidl.data.cifar10(root=args.data, subset=args.subset, seed=args.seed, download=args.download)
+    minidl.manual_seed(args.seed)
+    model = models.create(args.model)
+    history = minidl.train(model, data=data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                           momentum=args.momentum, weight_decay=args.weight_decay, optimizer=args.optimizer,
+                           schedule=args.schedule, warmup_epochs=args.warmup_epochs,
+                           label_smoothing=args.label_smoothing, augment=not args.no_augment, device=args.device,
+                           seed=args.seed, progress=not args.no_progress, checkpoint=args.checkpoint,
+                           resume=args.resume)
+    if args.history:
+        history.to_json(args.history, model=args.model, args=vars(args))
+    if history.final is not None:
+        final = history.final
+        seconds = sum(history.column("seconds"))
+        print(f"{args.model}: final test accuracy {100 * final['test_acc']:.2f}% after {final['epoch']} epochs "
+              f"({seconds:.0f} s of training)")
+    return 0
+
+
+def _models():
+    from . import models
+    for name in models.list_models():
+        count = sum(p.numel() for p in models.create(name).parameters())
+        print(f"{name:32s} {count:>12,d}")
+    return 0
+
+
+def _summary(parser, args):
+    import minidl
+    from . import models
+    _check_model(parser, args.model)
+    minidl.summary(models.create(args.model), (1, 3, args.input_size, args.input_size))
+    return 0
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(parser, args)
+        if args.command == "models":
+            return _models()
+        return _summary(parser, args)
+    except (FileNotFoundError, ValueError, FloatingPointError) as error:
+        sys.stderr.write(f"python -m minidl: error: {error}\n")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

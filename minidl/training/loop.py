@@ -1,0 +1,153 @@
+"""`train()` and `evaluate()`: the training loop a reader watches, with progress, checkpoints and resume."""
+import math
+import os
+import time
+from collections import namedtuple
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import backend
+from .. import functional as F
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+from .checkpoint import load_checkpoint, save_checkpoint
+from .history import History
+from .recipe import make_optimizer, make_schedule
+
+Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite."""
+
+
+def _resolve_data(data, subset, seed):
+    """(x_train, y_train, x_test, y_test): from "cifar10", a data folder, or arrays given directly."""
+    from ..data import cifar10
+    if isinstance(data, str) and data == "cifar10":
+        return cifar10(subset=subset, seed=seed)
+    if isinstance(data, (str, os.PathLike)):
+        return cifar10(root=data, subset=subset, seed=seed)
+    if isinstance(data, (tuple, list)) and len(data) == 4:
+        return tuple(data)
+    raise TypeError("train: data must be 'cifar10', a folder holding cifar-10-batches-py, or a tuple "
+                    f"(x_train, y_train, x_test, y_test); got {type(data).__name__}")
+
+
+def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
+    """Mean cross-entropy and accuracy of `model` (in eval mode) on (x, y) arrays or 'cifar10''s test set."""
+    if isinstance(data, str) or isinstance(data, os.PathLike) or (isinstance(data, (tuple, list)) and len(data) == 4):
+        _, _, x, y = _resolve_data(data, None, 0)
+    else:
+        x, y = data
+    x, y = getattr(x, "data", x), np.asarray(backend.to_device(getattr(y, "data", y), "cpu"))
+    device = device or _model_device(model)
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with no_grad():
+        for start in range(0, len(y), batch_size):
+            xb = Tensor(backend.to_device(x[start:start + batch_size], device))
+            yb = y[start:start + batch_size]
+            logits = model(xb)
+            yb_device = backend.to_device(yb, device)
+            total_loss += F.cross_entropy(logits, yb_device, label_smoothing, reduction="sum").item()
+            correct += int((backend.to_device(logits.data.argmax(1), "cpu") == yb).sum())
+    model.train(was_training)
+    return Evaluation(total_loss / len(y), correct / len(y))
+
+
+def _model_device(model):
+    for p in model.parameters():
+        return p.device
+    return "cpu"
+
+
+def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4,
+          optimizer="sgd", schedule="cosine", warmup_epochs=0, label_smoothing=0.0, augment=True, subset=None,
+          device="cpu", seed=0, progress=True, checkpoint=None, resume=False):
+    """Train `model` on CIFAR-10 (or given arrays) and return its History, one record per epoch.
+
+    With `checkpoint=PATH` the state is written atomically after every epoch; `resume=True` continues
+    from it so that the final history equals that of an uninterrupted run with the same seed.
+    Ctrl-C stops after keeping the last complete epoch's checkpoint; a NaN/inf loss raises TrainingDiverged.
+    """
+    from ..data import DataLoader
+    if epochs < 0:
+        raise ValueError(f"train: epochs must be >= 0, got {epochs}")
+    if batch_size <= 0:
+        raise ValueError(f"train: batch_size must be positive, got {batch_size}")
+    device = backend.normalize_device(device)
+    x_train, y_train, x_test, y_test = _resolve_data(data, subset, seed)
+    model.to(device)
+    loader = DataLoader((x_train, y_train), batch_size=batch_size, shuffle=True, drop_last=False, seed=seed,
+                        augment=augment, device=device)
+    opt = make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
+    sched = make_schedule(schedule, opt, epochs, len(loader), warmup_epochs)
+    config = dict(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                  optimizer=optimizer, schedule=schedule, warmup_epochs=warmup_epochs,
+                  label_smoothing=label_smoothing, augment=augment, subset=subset, seed=seed)
+
+    backend.manual_seed(seed)
+    history, start_epoch = History(), 1
+    if resume:
+        if checkpoint is None:
+            raise ValueError("train: resume=True needs checkpoint=PATH")
+        if os.path.exists(checkpoint):
+            done, records = load_checkpoint(checkpoint, model, opt, sched, config)
+            history, start_epoch = History(records), done + 1
+            if progress:
+                print(f"resuming from {checkpoint} after epoch {done}")
+
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, epochs + 1):
+            record = _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress)
+            test = evaluate(model, (x_test, y_test), device=device)
+            history.append(epoch=epoch, test_loss=test.loss, test_acc=test.accuracy, **record)
+            if progress:
+                tqdm.write(f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f} acc "
+                           f"{100 * record['train_acc']:.2f}% | test loss {test.loss:.4f} acc "
+                           f"{100 * test.accuracy:.2f}% | {record['seconds']:.1f}s")
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, opt, sched, epoch, history, config)
+    except KeyboardInterrupt:
+        kept = f"; the checkpoint {checkpoint} holds epoch {epoch - 1}" if checkpoint and epoch > 1 else ""
+        print(f"\ninterrupted during epoch {epoch}{kept}. Returning the history so far.")
+    return history
+
+
+def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress):
+    model.train()
+    loader.set_epoch(epoch)
+    seen, correct, loss_sum = 0, 0, 0.0
+    start = time.perf_counter()
+    lr = opt.param_groups[0]["lr"]
+    bar = tqdm(total=len(loader), desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False,
+               unit="batch", dynamic_ncols=True)
+    try:
+        for step, (x, y) in enumerate(loader, 1):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise TrainingDiverged(f"train: the loss became {value} at epoch {epoch}, step {step} "
+                                       f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
+                                       "warm-up (warmup_epochs)")
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            n = len(y)
+            seen += n
+            loss_sum += value * n
+            correct += int((logits.data.argmax(1) == y.data).sum())
+            elapsed = time.perf_counter() - start
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{100 * correct / seen:.1f}%",
+                            img_s=f"{seen / elapsed:.0f}", refresh=False)
+    finally:
+        bar.close()
+    return dict(train_loss=loss_sum / max(seen, 1), train_acc=correct / max(seen, 1), lr=lr,
+                seconds=time.perf_counter() - start)
