@@ -13,44 +13,79 @@ def _per_channel(vector, ndim):
     return vector.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _channel_sums(a, b=None):
+    """Per-channel sum of a (or of a * b) over an (N, C, ...) array.
+
+    Summing each contiguous (n, c) row first and then over N is several times faster in NumPy than one
+    reduction over the strided axes (0, 2, 3); einsum's row-wise dot product avoids materialising a * b.
+    """
+    xp = backend.get_array_module(a)
+    n, c = a.shape[:2]
+    rows = a.reshape(n * c, -1)
+    if b is None:
+        per_row = rows.sum(axis=1)
+    else:
+        per_row = xp.einsum("ij,ij->i", rows, b.reshape(n * c, -1))
+    return per_row.reshape(n, c).sum(axis=0)
+
+
 class BatchNorm(Function):
-    def forward(self, x, weight, bias, mean, var, eps):
+    """Training mode: normalise with the batch mean and biased variance of each channel."""
+
+    def forward(self, x, weight, bias, eps, stats):
         xp = backend.get_array_module(x)
-        self.axes = (0,) + tuple(range(2, x.ndim))
-        self.has_weight, self.has_bias = weight is not None, bias is not None
-        inv_std = 1.0 / xp.sqrt(var + x.dtype.type(eps))
-        x_hat = (x - _per_channel(mean, x.ndim)) * _per_channel(inv_std, x.ndim)
+        count = x.size // x.shape[1]
+        stats["mean"] = _channel_sums(x) / count
+        x_hat = x - _per_channel(stats["mean"], x.ndim)          # centred input, normalised in place below
+        stats["var"] = _channel_sums(x_hat, x_hat) / count       # biased variance (two-pass: no cancellation)
+        inv_std = 1 / xp.sqrt(stats["var"] + x.dtype.type(eps))
+        x_hat *= _per_channel(inv_std, x.ndim)
         self.save_for_backward(x_hat, inv_std, weight)
-        out = x_hat * _per_channel(weight, x.ndim) if weight is not None else x_hat.copy()
-        if bias is not None:
-            out += _per_channel(bias, x.ndim)
-        return out
+        self.has_bias = bias is not None
+        return _affine(x_hat, weight, bias)
 
     def backward(self, grad):
         x_hat, inv_std, weight = self.saved
-        ndim = grad.ndim
-        g_bias = grad.sum(axis=self.axes) if self.has_bias else None
-        g_weight = (grad * x_hat).sum(axis=self.axes) if self.has_weight else None
-        g_xhat = grad * _per_channel(weight, ndim) if weight is not None else grad
+        ndim, count = grad.ndim, grad.size // grad.shape[1]
+        g_bias = _channel_sums(grad)
+        g_weight = _channel_sums(grad, x_hat)
         g_x = None
         if self.needs_input_grad[0]:
-            g_x = self.input_grad(g_xhat, x_hat, inv_std)
+            # The batch mean and variance depend on every sample, which adds two centring terms:
+            #   dx = w * inv_std * (g - mean(g) - x_hat * mean(g * x_hat))     (means over N, H, W)
+            scale = inv_std * weight if weight is not None else inv_std
+            g_x = x_hat * _per_channel(-g_weight / count, ndim)
+            g_x += grad
+            g_x -= _per_channel(g_bias / count, ndim)
+            g_x *= _per_channel(scale, ndim)
+        return (g_x, g_weight if weight is not None else None, g_bias if self.has_bias else None, None, None)
+
+
+class BatchNormEval(Function):
+    """Evaluation mode: the running statistics are constants, so dx = g * w * inv_std."""
+
+    def forward(self, x, weight, bias, mean, var, eps):
+        xp = backend.get_array_module(x)
+        inv_std = 1 / xp.sqrt(var + x.dtype.type(eps))
+        x_hat = (x - _per_channel(mean, x.ndim)) * _per_channel(inv_std, x.ndim)
+        self.save_for_backward(x_hat if weight is not None else None, inv_std, weight)
+        self.has_bias = bias is not None
+        return _affine(x_hat, weight, bias)
+
+    def backward(self, grad):
+        x_hat, inv_std, weight = self.saved
+        scale = inv_std * weight if weight is not None else inv_std
+        g_x = grad * _per_channel(scale, grad.ndim) if self.needs_input_grad[0] else None
+        g_weight = _channel_sums(grad, x_hat) if weight is not None else None
+        g_bias = _channel_sums(grad) if self.has_bias else None
         return g_x, g_weight, g_bias, None, None, None
 
-    def input_grad(self, g_xhat, x_hat, inv_std):
-        # Batch statistics: mean and variance depend on every sample, which adds the two centring terms
-        #   dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat))   (means over N, H, W)
-        ndim = g_xhat.ndim
-        mean_g = g_xhat.mean(axis=self.axes, keepdims=True)
-        mean_gx = (g_xhat * x_hat).mean(axis=self.axes, keepdims=True)
-        return (g_xhat - mean_g - x_hat * mean_gx) * _per_channel(inv_std, ndim)
 
-
-class BatchNormEval(BatchNorm):
-    """Running statistics are constants, so the input gradient is just g * inv_std."""
-
-    def input_grad(self, g_xhat, x_hat, inv_std):
-        return g_xhat * _per_channel(inv_std, g_xhat.ndim)
+def _affine(x_hat, weight, bias):
+    out = x_hat * _per_channel(weight, x_hat.ndim) if weight is not None else x_hat.copy()
+    if bias is not None:
+        out += _per_channel(bias, x_hat.ndim)
+    return out
 
 
 def _buffer(value, op, name, channels, like):
@@ -83,25 +118,21 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         _buffer(value, op, name, channels, x)
     if not training and (rm is None or rv is None):
         raise ValueError(f"{op}: evaluation mode (training=False) needs running_mean and running_var")
-    xp = backend.get_array_module(x)
     if training:
-        axes = (0,) + tuple(range(2, x.ndim))
-        count = x.size // channels
-        if count <= 1:
+        if x.size // channels <= 1:
             raise ValueError(f"{op}: training needs more than one value per channel to compute a variance, got "
                              f"input of shape {x.shape}")
-        mean = x.mean(axis=axes)
-        var = x.var(axis=axes)  # biased: what the batch is normalised with
-        if rm is not None and momentum is not None:
-            rm *= 1 - momentum
-            rm += momentum * mean.astype(rm.dtype, copy=False)
-        if rv is not None and momentum is not None:
-            rv *= 1 - momentum
-            rv += (momentum * count / (count - 1)) * var.astype(rv.dtype, copy=False)  # unbiased into the buffer
-        fn = BatchNorm
-    else:
-        mean, var = rm.astype(x.dtype, copy=False), rv.astype(x.dtype, copy=False)
-        fn = BatchNormEval
-    return fn.apply(input, weight, bias, xp.asarray(mean), xp.asarray(var), eps)
-
+        stats = {}  # forward reports the batch mean and biased variance here
+        out = BatchNorm.apply(input, weight, bias, eps, stats)
+        if momentum is not None:
+            count = x.size // channels
+            if rm is not None:
+                rm *= 1 - momentum
+                rm += momentum * stats["mean"].astype(rm.dtype, copy=False)
+            if rv is not None:
+                rv *= 1 - momentum
+                rv += (momentum * count / (count - 1)) * stats["var"].astype(rv.dtype, copy=False)  # unbiased
+        return out
+    return BatchNormEval.apply(input, weight, bias, rm.astype(x.dtype, copy=False), rv.astype(x.dtype, copy=False),
+                               eps)
 
