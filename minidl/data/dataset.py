@@ -59,17 +59,12 @@ class CIFAR10(Dataset):
     """
 
     def __init__(self, root=None, train=True, subset=None, seed=0, download=False, normalize=True, verbose=True):
-        images, labels, self.source = load_split(root, train, download, verbose)
-        self._found = len(images)  # before subsetting, for the message
-        if subset is not None:
-            keep = balanced_subset(labels, subset, seed)
-            images, labels = images[keep], labels[keep]
-        self.data, self.targets = images, labels
+        self.data, self.targets, self.source, found = _load(root, train, subset, seed, download, verbose)
         self.classes = list(CLASSES)
         self.train, self.normalize = train, normalize
         if verbose:
             split = "train" if train else "test"
-            print(describe(self.source, {split: self._found}, subset, seed, split), file=sys.stderr, flush=True)
+            print(describe(self.source, {split: found}, subset, seed, split), file=sys.stderr, flush=True)
 
     def __len__(self):
         return len(self.data)
@@ -85,13 +80,25 @@ class CIFAR10(Dataset):
 
     def to_float(self, images):
         """uint8 NCHW -> float32, normalised (or scaled to 0-1 when normalize=False)."""
-        if self.normalize:
-            return normalize_images(images)
-        return images.astype(np.float32) * np.float32(1 / 255)
+        return _to_float(images, self.normalize)
 
     def __repr__(self):
         split = "train" if self.train else "test"
         return f"CIFAR10({split}, {len(self):,} images from {self.source.kind}: {self.source.path})"
+
+
+def _load(root, train, subset, seed, download, verbose):
+    """-> (uint8 NCHW images, int64 labels, Source, number of images found before taking the subset)."""
+    images, labels, source = load_split(root, train, download, verbose)
+    found = len(images)
+    if subset is not None:
+        keep = balanced_subset(labels, subset, seed)
+        images, labels = images[keep], labels[keep]
+    return images, labels, source, found
+
+
+def _to_float(images, normalize):
+    return normalize_images(images) if normalize else images.astype(np.float32) * np.float32(1 / 255)
 
 
 def cifar10(root=None, subset=None, seed=0, download=False, normalize=True, verbose=True):
@@ -101,9 +108,9 @@ def cifar10(root=None, subset=None, seed=0, download=False, normalize=True, verb
     `subset=N` keeps a class-balanced, seeded choice of N training images; the test set stays whole so
     accuracies remain comparable. download defaults to False (see CIFAR10). Prints one line when verbose.
     """
-    train = CIFAR10(root, True, subset, seed, download, normalize, verbose=False)
-    test = CIFAR10(root, False, None, seed, download, normalize, verbose=False)
+    x_train, y_train, source, found_train = _load(root, True, subset, seed, download, verbose)
+    x_test, y_test, _, found_test = _load(root, False, None, seed, download, verbose)
     if verbose:
-        found = {"train": train._found, "test": test._found}
-        print(describe(train.source, found, subset, seed), file=sys.stderr, flush=True)
-    return train.to_float(train.data), train.targets, test.to_float(test.data), test.targets
+        print(describe(source, {"train": found_train, "test": found_test}, subset, seed), file=sys.stderr,
+              flush=True)
+    return _to_float(x_train, normalize), y_train, _to_float(x_test, normalize), y_test
