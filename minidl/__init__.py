@@ -3,7 +3,7 @@
 The companion code of a textbook on shortcut connections: plain, highway, residual, dense and
 Runge-Kutta-stacked networks, and the measurements that explain why shortcuts let deep networks train.
 """
-from . import backend, cuda, functional
+from . import backend, cuda, data, functional
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .functional import cat, stack, where
