@@ -7,9 +7,13 @@ from . import backend, cuda, data, functional
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .functional import cat, stack, where
+from . import nn, optim
+from .serialization import load, save
+from .summary import summary
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "manual_seed", "get_default_dtype", "set_default_dtype", "cat", "stack", "where", "backend", "cuda",
            "functional"]
+__all__ += ["nn", "optim", "save", "load", "summary"]
