@@ -9,7 +9,6 @@ import shutil
 import sys
 import tarfile
 import tempfile
-import urllib.request
 from pathlib import Path, PurePosixPath
 
 from .cifar10 import FOLDER
@@ -32,6 +31,8 @@ def md5_file(path):
 
 def fetch(url, out, verbose=True):
     """Copy the bytes at `url` into the open binary file `out`, with a tqdm bar when verbose."""
+    import urllib.request  # imported here: 25 ms that only a download needs
+
     from tqdm import tqdm
 
     with urllib.request.urlopen(url, timeout=60) as response:

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Tensor
 from .augment import random_crop_flip
 from .dataset import TensorDataset
@@ -19,7 +20,8 @@ from .dataset import TensorDataset
 class DataLoader:
     """Iterate over a dataset (or an (x, y) pair of arrays) in batches of `(x, y)` Tensors.
 
-    x is float32 (N, C, H, W) (a TensorDataset keeps its own dtype), y int64 (N,), both on `device`.
+    x is float32 (N, C, H, W) and y int64 (N,) (a TensorDataset keeps the dtypes of its arrays), both
+    on `device` ('cpu' or 'cuda'; the copy to the GPU also happens in the background thread).
     shuffle draws a new order every pass; augment applies a 4-pixel padded random crop and a random
     horizontal flip, vectorised over the batch. prefetch batches are prepared ahead in a background
     thread (prefetch=0: in the caller's thread, handy when debugging). `wait_seconds` is the time the
@@ -40,7 +42,8 @@ class DataLoader:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"DataLoader: {name} must be an int >= {low}, got {value!r}")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, int(batch_size), shuffle, drop_last
-        self.seed, self.augment, self.prefetch, self.device = seed, augment, int(prefetch), device
+        self.seed, self.augment, self.prefetch = seed, augment, int(prefetch)
+        self.device = backend.normalize_device(device)  # a bad device fails here, not in the worker thread
         self.wait_seconds = 0.0
         self._epoch = 0
 

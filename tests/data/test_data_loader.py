@@ -135,3 +135,16 @@ def test_tensor_dataset_and_bad_arguments():
         DataLoader((x, y), prefetch=-1)
     with pytest.raises(TypeError, match="expected a dataset"):
         DataLoader(42)
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        DataLoader((x, y), device="tpu")
+
+
+@pytest.mark.gpu
+def test_batches_on_the_gpu():
+    data = arrays(20)
+    on_gpu = DataLoader(data, batch_size=8, shuffle=True, augment=True, device="cuda")
+    on_cpu = DataLoader(data, batch_size=8, shuffle=True, augment=True)
+    for (xg, yg), (xc, yc) in zip(on_gpu, on_cpu):
+        assert xg.device == yg.device == "cuda" and yg.dtype == np.int64
+        assert np.array_equal(xg.numpy(), xc.data) and np.array_equal(yg.numpy(), yc.data)
+    assert loader_threads() == []
