@@ -1,5 +1,6 @@
 """Fixtures for the data tests: an isolated environment (no MINIDL_DATA, a private cache and HOME), the
-shared real CIFAR-10 subset, and small fake CIFAR-10 folders and archives written on the fly."""
+shared real CIFAR-10 subset, small fake CIFAR-10 folders and archives written on the fly, and a
+per-image reference for the crop-and-flip augmentation."""
 import hashlib
 import os
 import pickle

@@ -1,5 +1,6 @@
 """Reading the official python layout: the real shared files, and clear errors for every kind of bad file."""
 import pickle
+import struct
 
 import numpy as np
 import pytest
@@ -101,6 +102,28 @@ def test_numpy_arrays_and_bytes_allowed(tmp_path):
     path.write_bytes(pickle.dumps(value, protocol=2))
     loaded = safe_load(path)
     assert np.array_equal(loaded[b"a"], value[b"a"]) and loaded[b"b"] == value[b"b"]
+
+
+def python2_batch(data, labels):
+    """A batch pickled as Python 2's cPickle writes the official files: str values as SHORT_BINSTRING and
+    BINSTRING (bytes once read with encoding='bytes'), numpy.core names, numpy.dtype('u1', 0, 1)."""
+    def short(b):
+        return b"U" + bytes([len(b)]) + b
+    blob = b"\x80\x02}(" + short(b"data")
+    blob += b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85" + short(b"b") + b"\x87R"
+    blob += b"(K\x01K" + bytes([len(data)]) + b"M" + struct.pack("<H", 3072) + b"\x86"
+    blob += b"cnumpy\ndtype\n" + short(b"u1") + b"K\x00K\x01\x87R"
+    blob += b"(K\x03" + short(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    blob += b"\x89T" + struct.pack("<I", data.nbytes) + data.tobytes() + b"tb"
+    blob += short(b"labels") + b"](" + b"".join(b"K" + bytes([label]) for label in labels) + b"e"
+    return blob + b"u."
+
+
+def test_python2_official_format(tmp_path):
+    data = np.random.default_rng(0).integers(0, 256, (3, 3072), dtype=np.uint8)
+    (tmp_path / "data_batch_1").write_bytes(python2_batch(data, [6, 9, 9]))
+    images, labels = read_batch(tmp_path / "data_batch_1")
+    assert np.array_equal(images.reshape(3, 3072), data) and labels.tolist() == [6, 9, 9]
 
 
 def test_missing_file_in_folder(tmp_path, helpers):
