@@ -10,10 +10,11 @@ from .functional import cat, stack, where
 from . import nn, optim
 from .serialization import load, save
 from .summary import summary
+from .training import History, evaluate, train
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "manual_seed", "get_default_dtype", "set_default_dtype", "cat", "stack", "where", "backend", "cuda",
            "functional"]
-__all__ += ["nn", "optim", "save", "load", "summary"]
+__all__ += ["nn", "optim", "save", "load", "summary", "train", "evaluate", "History"]
