@@ -5,7 +5,7 @@ import time
 from collections import namedtuple
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from .. import backend
 from .. import functional as F
