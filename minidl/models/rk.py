@@ -122,25 +122,24 @@ class RKIncrement(RungeKuttaStep):
         return self.step(x)[1]
 
 
-def rk_block(tableau, in_channels, out_channels, stride=1, factors="fixed", shortcut="A", inner=None):
-    """An RK block of ResNet branches; with `inner` a tableau, each stage function is itself an RK increment
-    over `inner` (nested HO-Net), so the block holds stages(tableau) * stages(inner) branches."""
+def rk_block(tableau, in_channels, out_channels, stride=1, factors="fixed", shortcut="A", inner=None,
+             increment=False):
+    """An RKBlock whose stage functions are ResNet branches; stage 1 takes the block's input (and stride).
+
+    With `inner` a tableau (nested HO-Net) every stage function is itself an RKIncrement over `inner`, so
+    the block holds stages(tableau) * stages(inner) branches. increment=True returns the RKIncrement.
+    """
     tableau = get_tableau(tableau)
-    functions = []
-    for i in range(tableau.stages):
-        c, s = (in_channels, stride) if i == 0 else (out_channels, 1)
+
+    def stage_function(c, s):
         if inner is None:
-            functions.append(BasicBranch(c, out_channels, s))
-        else:
-            functions.append(rk_increment(inner, c, out_channels, s, factors, shortcut))
-    return RKBlock(tableau, functions, make_shortcut(shortcut, in_channels, out_channels, stride), factors)
+            return BasicBranch(c, out_channels, s)
+        return rk_block(inner, c, out_channels, s, factors, shortcut, increment=True)
 
-
-def rk_increment(tableau, in_channels, out_channels, stride, factors, shortcut):
-    tableau = get_tableau(tableau)
-    branches = [BasicBranch(in_channels if j == 0 else out_channels, out_channels, stride if j == 0 else 1)
-                for j in range(tableau.stages)]
-    return RKIncrement(tableau, branches, make_shortcut(shortcut, in_channels, out_channels, stride), factors)
+    functions = [stage_function(in_channels, stride) if i == 0 else stage_function(out_channels, 1)
+                 for i in range(tableau.stages)]
+    kind = RKIncrement if increment else RKBlock
+    return kind(tableau, functions, make_shortcut(shortcut, in_channels, out_channels, stride), factors)
 
 
 def rk_resnet(depth, num_classes=10, tableau="rk4", factors="fixed", nested=False, inner=None, shortcut="A"):
