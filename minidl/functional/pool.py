@@ -1,13 +1,190 @@
-"""Pooling (stub: being written)."""
+"""Pooling over (N, C, H, W): max, average and adaptive average, with PyTorch's semantics.
+
+No loop over images or pixels: the values that every window reads at kernel offset (u, v) form one
+strided slice of the (padded) input, so a loop over the kh*kw offsets of whole-array ops pools all
+windows at once, forward and backward. Works on any strides (e.g. channels-last views from conv2d).
+"""
+from .. import backend
+from ..autograd.function import Function
+from ._util import pair, raw, require_float, require_ndim
+
+
+def _window_geometry(op, x, kernel_size, stride, padding):
+    """Checked (kernel, stride, padding, output size) pairs of a pooling op."""
+    require_ndim(op, x, 4, "N, C, H, W")
+    require_float(op, x)
+    kernel = pair(op, "kernel_size", kernel_size)
+    stride = kernel if stride is None or stride == [] else pair(op, "stride", stride)
+    padding = pair(op, "padding", padding)
+    if min(kernel) < 1 or min(stride) < 1:
+        raise ValueError(f"{op}: kernel_size and stride must be positive, got kernel_size={kernel_size!r}, "
+                         f"stride={stride!r}")
+    if min(padding) < 0 or padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding must be between 0 and half the kernel size (as in PyTorch), got "
+                         f"padding={padding} for kernel_size={kernel}")
+    out = tuple((size + 2 * p - k) // s + 1 for size, p, k, s in zip(x.shape[2:], padding, kernel, stride))
+    if min(out) < 1:
+        raise ValueError(f"{op}: kernel_size {kernel} is larger than the padded input "
+                         f"{tuple(size + 2 * p for size, p in zip(x.shape[2:], padding))} (input shape "
+                         f"{tuple(x.shape)}, padding {padding}); the output would be empty")
+    return kernel, stride, padding, out
+
+
+def _offsets(kernel, stride, out):
+    """For each kernel offset (u, v): the (rows, cols) slices of the padded input it reads, row-major order."""
+    for u in range(kernel[0]):
+        for v in range(kernel[1]):
+            yield (slice(u, u + stride[0] * (out[0] - 1) + 1, stride[0]),
+                   slice(v, v + stride[1] * (out[1] - 1) + 1, stride[1]))
+
+
+def _padded(x, padding, value):
+    """x surrounded by `padding` rows/cols of `value` (x itself when there is no padding)."""
+    if padding == (0, 0):
+        return x
+    xp = backend.get_array_module(x)
+    n, c, h, w = x.shape
+    (ph, pw) = padding
+    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def _crop(padded, padding, shape):
+    ph, pw = padding
+    return padded[:, :, ph:ph + shape[2], pw:pw + shape[3]]
+
+
+class MaxPool2d(Function):
+    def forward(self, x, kernel, stride, padding, out):
+        xp = backend.get_array_module(x)
+        xpad = _padded(x, padding, -xp.inf)
+        self.geometry = (x.shape, kernel, stride, padding, out)
+        best = index = None
+        for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
+            values = xpad[:, :, rows, cols]
+            if best is None:
+                best = xp.empty_like(values)  # same strides as the input slice
+                best[...] = values
+                index = xp.zeros(best.shape, xp.uint8 if kernel[0] * kernel[1] <= 256 else xp.int32)
+                continue
+            # Strictly larger keeps the first maximum of a window on ties; a NaN wins and then stays (PyTorch).
+            wins = values > best
+            wins |= xp.isnan(values)
+            xp.copyto(best, values, where=wins)
+            xp.copyto(index, index.dtype.type(k), where=wins)
+        self.save_for_backward(index)
+        return best
+
+    def backward(self, grad):
+        (index,) = self.saved
+        shape, kernel, stride, padding, out = self.geometry
+        xp = backend.get_array_module(grad)
+        gpad = xp.zeros((shape[0], shape[1], shape[2] + 2 * padding[0], shape[3] + 2 * padding[1]), grad.dtype)
+        for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
+            target = gpad[:, :, rows, cols]
+            target += grad * (index == k)  # float * bool stays float; += accumulates overlapping windows
+        return _crop(gpad, padding, shape), None, None, None, None
+
+
+class AvgPool2d(Function):
+    def forward(self, x, kernel, stride, padding, out, count_include_pad):
+        xp = backend.get_array_module(x)
+        xpad = _padded(x, padding, 0)
+        self.geometry = (x.shape, kernel, stride, padding, out)
+        total = None
+        for rows, cols in _offsets(kernel, stride, out):
+            if total is None:
+                total = xp.empty_like(xpad[:, :, rows, cols])
+                total[...] = xpad[:, :, rows, cols]
+            else:
+                total += xpad[:, :, rows, cols]
+        if count_include_pad or padding == (0, 0):
+            self.divisor = kernel[0] * kernel[1]
+        else:  # how many real (unpadded) pixels each window covers: pool a padded 0/1 image the same way
+            inside = _padded(xp.ones((1, 1) + x.shape[2:], x.dtype), padding, 0)
+            self.divisor = sum(inside[:, :, rows, cols] for rows, cols in _offsets(kernel, stride, out))
+        total /= self.divisor
+        return total
+
+    def backward(self, grad):
+        shape, kernel, stride, padding, out = self.geometry
+        xp = backend.get_array_module(grad)
+        share = grad / self.divisor
+        gpad = xp.zeros((shape[0], shape[1], shape[2] + 2 * padding[0], shape[3] + 2 * padding[1]), grad.dtype)
+        for rows, cols in _offsets(kernel, stride, out):
+            target = gpad[:, :, rows, cols]
+            target += share
+        return _crop(gpad, padding, shape), None, None, None, None, None
+
+
+class GlobalAvgPool2d(Function):
+    """adaptive_avg_pool2d(x, 1): a plain mean over H and W; its gradient spreads evenly over the image."""
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.channels_last = x.strides[1] < x.strides[3]  # e.g. a conv2d output: hand the gradient back alike
+        return x.mean(axis=(2, 3), keepdims=True)
+
+    def backward(self, grad):
+        xp = backend.get_array_module(grad)
+        n, c, h, w = self.shape
+        out = xp.empty((n, h, w, c), grad.dtype).transpose(0, 3, 1, 2) if self.channels_last else \
+            xp.empty(self.shape, grad.dtype)
+        out[...] = grad / (h * w)
+        return (out,)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y = P_h x P_w^T with averaging matrices: row i of P_h is 1/len over rows [floor(iH/oh), ceil((i+1)H/oh))."""
+
+    def forward(self, x, rows, cols):
+        self.rows, self.cols = rows, cols
+        return rows @ x @ cols.T
+
+    def backward(self, grad):
+        return self.rows.T @ grad @ self.cols, None, None
+
+
+def _averaging_matrix(xp, size, out, dtype):
+    """(out, size) matrix whose row i averages input positions floor(i*size/out) .. ceil((i+1)*size/out)-1."""
+    i = xp.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    position = xp.arange(size)
+    inside = (position >= start[:, None]) & (position < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0):
-    raise NotImplementedError("max_pool2d is not written yet")
+    """Max over kernel_size windows (stride defaults to kernel_size; padding counts as -inf)."""
+    geometry = _window_geometry("max_pool2d", raw(input), kernel_size, stride, padding)
+    return MaxPool2d.apply(input, *geometry)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    raise NotImplementedError("avg_pool2d is not written yet")
+    """Mean over kernel_size windows; padded zeros count in the mean unless count_include_pad=False."""
+    if ceil_mode:
+        raise NotImplementedError("avg_pool2d: ceil_mode=True is not supported; pad the input (F.pad) so that "
+                                  "the windows fit, or use ceil_mode=False")
+    geometry = _window_geometry("avg_pool2d", raw(input), kernel_size, stride, padding)
+    return AvgPool2d.apply(input, *geometry, count_include_pad=bool(count_include_pad))
 
 
 def adaptive_avg_pool2d(input, output_size):
-    raise NotImplementedError("adaptive_avg_pool2d is not written yet")
+    """Average-pool to output_size (int, or pair with None meaning "keep that input size")."""
+    op = "adaptive_avg_pool2d"
+    x = raw(input)
+    require_ndim(op, x, 4, "N, C, H, W")
+    require_float(op, x)
+    if isinstance(output_size, (tuple, list)) and len(output_size) == 2:  # None keeps that input size
+        output_size = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(output_size))
+    oh, ow = pair(op, "output_size", output_size)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{op}: output_size must be positive, got {output_size!r} for input of shape {tuple(x.shape)}")
+    if (oh, ow) == (1, 1):
+        return GlobalAvgPool2d.apply(input)
+    xp = backend.get_array_module(x)
+    rows = _averaging_matrix(xp, x.shape[2], oh, x.dtype)
+    cols = _averaging_matrix(xp, x.shape[3], ow, x.dtype)
+    return AdaptiveAvgPool2d.apply(input, rows, cols)
