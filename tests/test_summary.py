@@ -41,3 +41,16 @@ def test_frozen_parameters_are_non_trainable():
     model[3].requires_grad_(False)
     text = minidl.summary(model, (1, 12), print_table=False)
     assert "Trainable params: 120" in text and "Non-trainable params: 27" in text
+
+
+def test_small_cnn_parameters_and_mult_adds_exact():
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(16, 10))
+    text = minidl.summary(model, (1, 3, 8, 8), print_table=False)
+    # conv 8*3*9 + 8, BN 2*8, conv 16*8*9, linear 16*10 + 10
+    assert f"Total params: {224 + 16 + 1152 + 170:,}" in text
+    # conv: (8*8*8 outputs) * 3*9; conv: (16*4*4 outputs) * 8*9; linear: 10*16
+    assert f"Total mult-adds: {512 * 27 + 256 * 72 + 160:,} " in text
+    row = next(line for line in text.splitlines() if "4 (Conv2d)" in line)
+    assert row.split()[-6:] == ["[1,", "16,", "4,", "4]", "1,152", "18,432"]

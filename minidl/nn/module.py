@@ -295,10 +295,6 @@ class Module:
                 module.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
-    def _state_targets(self):
-        """Every tensor state_dict would list, by name, as the live objects to copy into."""
-        return self.state_dict(keep_vars=True)
-
     def load_state_dict(self, state_dict, strict=True):
         """Copy values (Tensors or arrays) into the parameters and buffers, in place, keeping devices and dtypes.
 
@@ -308,7 +304,7 @@ class Module:
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(f"load_state_dict: expected a dict of name -> array, got {type(state_dict).__name__}")
-        targets = self._state_targets()
+        targets = self.state_dict(keep_vars=True)  # the live tensors to copy into
         missing = [key for key in targets if key not in state_dict]
         unexpected = [key for key in state_dict if key not in targets]
         mismatched = []
