@@ -77,6 +77,7 @@ def test_resume_with_other_settings_is_refused(tiny_data, tmp_path):
                      checkpoint=path, resume=True)
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_nan_loss_stops_with_epoch_and_step(tiny_data):
     with pytest.raises(TrainingDiverged, match=r"epoch 1, step \d+"):
         minidl.train(_small_cnn(), data=tiny_data, epochs=1, batch_size=64, lr=1e30, progress=False)
