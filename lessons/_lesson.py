@@ -1,0 +1,88 @@
+"""What every chapter shares: its command line, where outputs go, a plain-text table, optional figures.
+
+Each chapter runs alone (`python lessons/ch03_depth.py --quick`); this file sits beside the chapters, so
+`import _lesson` finds it.
+"""
+import argparse
+import os
+import sys
+import time
+
+import minidl
+
+MODES = ("quick", "default", "full")
+
+
+class Lesson:
+    """Parsed options plus helpers: `lesson.mode`, `lesson.out`, `lesson.table(...)`, `lesson.figure(...)`."""
+
+    def __init__(self, number, title, argv=None):
+        parser = argparse.ArgumentParser(description=f"Chapter {number}: {title}")
+        size = parser.add_mutually_exclusive_group()
+        size.add_argument("--quick", action="store_true", help="a CI-sized run (at most a minute on 2 CPU cores)")
+        size.add_argument("--full", action="store_true", help="the paper-sized experiment (may take hours)")
+        parser.add_argument("--out", default=None, help=f"output folder (default lessons/out/ch{number:02d})")
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+        args = parser.parse_args(argv)
+        self.number, self.title = number, title
+        self.mode = "quick" if args.quick else "full" if args.full else "default"
+        self.seed, self.device = args.seed, args.device
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.out = args.out or os.path.join(here, "out", f"ch{number:02d}")
+        os.makedirs(self.out, exist_ok=True)
+        self.started = time.perf_counter()
+        minidl.manual_seed(self.seed)
+        print(f"Chapter {number}: {title}  [{self.mode} mode, seed {self.seed}, device {self.device}]\n")
+
+    def pick(self, quick, default, full):
+        """The value for the current mode."""
+        return {"quick": quick, "default": default, "full": full}[self.mode]
+
+    def table(self, headers, rows, title=None):
+        """Print rows as an aligned plain-text table (floats to 4 significant digits)."""
+        def cell(v):
+            return f"{v:.4g}" if isinstance(v, float) else str(v)
+        text = [[cell(v) for v in row] for row in rows]
+        widths = [max(len(str(h)), *(len(r[i]) for r in text)) if text else len(str(h))
+                  for i, h in enumerate(headers)]
+        if title:
+            print(title)
+        print("  ".join(str(h).rjust(w) for h, w in zip(headers, widths)))
+        print("  ".join("-" * w for w in widths))
+        for r in text:
+            print("  ".join(v.rjust(w) for v, w in zip(r, widths)))
+        print()
+
+    def pyplot(self):
+        """matplotlib.pyplot with a file-only backend, or None (the chapter then prints tables only)."""
+        try:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            return plt
+        except ImportError:
+            if not getattr(self, "_warned", False):
+                print("(matplotlib is not installed: figures are skipped; pip install 'minidl[plot]')\n")
+                self._warned = True
+            return None
+
+    def figure(self, fig, name):
+        """Save a figure as PNG in the output folder (atomically) and close it."""
+        plt = self.pyplot()
+        path = os.path.join(self.out, name)
+        temporary = os.path.join(self.out, ".tmp-" + name)
+        fig.tight_layout()
+        fig.savefig(temporary, dpi=110, format="png")
+        plt.close(fig)
+        os.replace(temporary, path)
+        print(f"figure: {path}")
+        return path
+
+    def say(self, text):
+        """Print a conclusion (chapters call this only with what their own numbers support)."""
+        print(text)
+
+    def done(self):
+        print(f"\nChapter {self.number} finished in {time.perf_counter() - self.started:.1f} s; outputs in {self.out}")
+        sys.stdout.flush()
