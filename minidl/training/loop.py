@@ -41,7 +41,9 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
         _, _, x, y = _resolve_data(data, None, 0)
     else:
         x, y = data
-    x, y = getattr(x, "data", x), np.asarray(backend.to_device(getattr(y, "data", y), "cpu"))
+    # Only a Tensor's .data is its array (a NumPy array's .data is a memoryview, which would lose the dtype).
+    x = x.data if isinstance(x, Tensor) else x
+    y = np.asarray(backend.to_device(y.data if isinstance(y, Tensor) else y, "cpu"))
     device = device or _model_device(model)
     was_training = model.training
     model.eval()
