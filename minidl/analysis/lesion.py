@@ -60,9 +60,9 @@ def lesioned(model, blocks, skip=None, expected_shapes=None):
             out = skip_output(_block, x, skip)
             wanted = (expected_shapes or {}).get(_name)
             if wanted is not None and tuple(out.shape[1:]) != tuple(wanted):
-                raise LesionShapeError(f"lesioned: block '{_name}' ({type(_block).__name__}) outputs shape "
-                                       f"{tuple(wanted)} per example but its skip path gives {tuple(out.shape[1:])}; "
-                                       "it cannot be removed")
+                raise LesionShapeError(f"lesioned: block '{_name}' ({type(_block).__name__}) cannot be removed: "
+                                       f"it outputs shape {tuple(wanted)} per example, its skip path "
+                                       f"{tuple(out.shape[1:])}")
             return out
         # An instance attribute shadows the class's forward, and deleting it brings the real one back.
         object.__setattr__(block, "forward", forward)
@@ -147,5 +147,5 @@ def lesion_study(model, data, blocks=None, lesions=None, skip=None, batch_size=5
             with lesioned(model, list(removed), skip, shapes):
                 results.append(Lesion(removed, evaluate(model, data, batch_size=batch_size).accuracy))
         except LesionShapeError as error:
-            results.append(Lesion(removed, None, f"(cannot remove: {str(error).split(': ', 1)[1]})"))
+            results.append(Lesion(removed, None, str(error).split("cannot be removed: ", 1)[-1]))
     return LesionResult(baseline, names, results)

@@ -81,11 +81,14 @@ def plot_singular_values(results, path, title=None):
     if not matplotlib_available():
         return None
     figure, ax = _figure()
+    largest = 0.0
     for label, spectrum in _labelled(results).items():
-        s = getattr(spectrum, "singular_values", spectrum)
+        s = np.asarray(getattr(spectrum, "singular_values", spectrum), dtype=np.float64)
+        largest = max(largest, s.max())
         ax.plot(np.arange(1, len(s) + 1), s, label=label or None)
     ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
     ax.set_yscale("log")
+    ax.set_ylim(bottom=1e-4 * max(largest, 1.0))  # (numerically) zero singular values would squash the rest
     return _finish(figure, ax, path, title or "Jacobian singular values", "index (descending)", "singular value")
 
 
@@ -160,13 +163,13 @@ def plot_landscape_2d(surface, path, levels=30, title=None):
     if not matplotlib_available():
         return None
     figure, ax = _figure(5.6, 4.8)
+    from matplotlib.colors import LogNorm, Normalize
     z = np.asarray(surface.losses, dtype=np.float64)
     low, high = np.nanmin(z), np.nanmax(z)
-    if low > 0 and high / low > 10:
-        contour_levels = np.geomspace(low, high, levels)
-    else:
-        contour_levels = np.linspace(low, high, levels)
-    contours = ax.contour(surface.alphas, surface.betas, z, levels=contour_levels, cmap="viridis")
+    logarithmic = low > 0 and high / low > 10
+    contour_levels = (np.geomspace if logarithmic else np.linspace)(low, high, levels)
+    norm = (LogNorm if logarithmic else Normalize)(vmin=low, vmax=high)
+    contours = ax.contour(surface.alphas, surface.betas, z, levels=contour_levels, cmap="viridis", norm=norm)
     figure.colorbar(contours, ax=ax, label="loss")
     ax.plot([0], [0], marker="*", color="red", markersize=10)
     return _finish(figure, ax, path, title or "Loss surface (filter-normalised directions)", "alpha", "beta",

@@ -75,3 +75,17 @@ def test_recorder_follows_a_training_loop_and_ignores_evaluation():
     assert np.all(history["grad_out_norm"] > 0) and np.all(history["act_std"] > 0)
     net(x)  # detached: nothing more is recorded
     assert len(recorder.records) == 3
+
+
+def test_recorder_attached_during_minidl_train():
+    minidl.manual_seed(2)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(4, 10))
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((20, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 20)
+    with GradientFlowRecorder(net) as recorder:
+        minidl.train(net, data=(x, y, x[:5], y[:5]), epochs=2, batch_size=10, augment=False, progress=False)
+    history = recorder.history()
+    assert history["step"].tolist() == [0, 1, 2, 3]          # 2 epochs of 2 batches; evaluation is not a step
+    assert history["names"] == ["0", "4"] and np.all(np.isfinite(history["ratio"]))
+    assert len(set(history["weight_norm"][:, 0])) == 4       # the weights moved between the recorded steps

@@ -73,8 +73,8 @@ def test_one_layer_net_has_smooth_gradients():
 
 def test_decay_with_depth_agrees_with_the_reference_table():
     # REFERENCE 6b [C] (20 seeds): plain no BN 0.94 at 8; plain+BN -0.03 at 16; pre-act ResNet+BN 0.62 at 8.
-    # Six seeds: the standard error is about 0.07 / sqrt(6) = 0.03 or less.
-    seeds = range(6)
+    # Four fixed seeds: the standard error is about 0.07 / sqrt(4) = 0.035 or less.
+    seeds = range(4)
     plain = shattering_table(depths=(8,), kinds=("plain",), seeds=seeds)
     assert plain.mean[0, 0] > 0.85
     bn = shattering_table(depths=(16,), kinds=("plain+BN",), seeds=seeds)
