@@ -14,19 +14,31 @@ def _per_channel(vector, ndim):
 
 
 def _channel_sums(a, b=None):
-    """Per-channel sum of a (or of a * b) over an (N, C, ...) array.
+    """Per-channel sum of a (or of a * b) over an (N, C, ...) array, in whichever memory layout it has.
 
-    Summing each contiguous (n, c) row first and then over N is several times faster in NumPy than one
-    reduction over the strided axes (0, 2, 3); einsum's row-wise dot product avoids materialising a * b.
+    NCHW memory: sum each contiguous (n, c) row, then over N. Channels-last memory (what conv2d returns):
+    view it as an (N*H*W, C) matrix and sum its columns. Either way no copy is made, which is several
+    times faster than NumPy's reduction over the strided axes (0, 2, 3); einsum's products are not
+    materialised either.
     """
     xp = backend.get_array_module(a)
     n, c = a.shape[:2]
+    if a.ndim > 2 and _channels_last(a) and (b is None or _channels_last(b)):
+        columns = (lambda t: xp.moveaxis(t, 1, -1).reshape(-1, c))
+        if b is None:
+            return xp.einsum("ij->j", columns(a))  # NumPy's .sum(axis=0) is ~10x slower for 16 columns
+        return xp.einsum("ij,ij->j", columns(a), columns(b))
     rows = a.reshape(n * c, -1)
     if b is None:
         per_row = rows.sum(axis=1)
     else:
         per_row = xp.einsum("ij,ij->i", rows, b.reshape(n * c, -1))
     return per_row.reshape(n, c).sum(axis=0)
+
+
+def _channels_last(a):
+    """True when moving the channel axis last gives C-contiguous memory (conv2d's output layout)."""
+    return backend.get_array_module(a).moveaxis(a, 1, -1).flags.c_contiguous
 
 
 class BatchNorm(Function):

@@ -156,3 +156,17 @@ def test_dropout_gradcheck_with_fixed_mask(t64):
         minidl.manual_seed(1)
         return F.dropout(x, 0.3)
     assert gradcheck(fn, [x])
+
+
+def test_batch_norm_on_channels_last_memory(rng):
+    """conv2d returns NCHW views of NHWC memory; batch_norm must give the same values and gradients on them."""
+    data = rng.standard_normal((4, 3, 5, 2))
+    channels_last = np.ascontiguousarray(data.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    x_last = minidl.tensor(channels_last, requires_grad=True)
+    x = minidl.tensor(data, requires_grad=True)
+    w = minidl.tensor(rng.standard_normal(3), requires_grad=True)
+    assert gradcheck(lambda x, w: F.batch_norm(x, None, None, w, None, training=True), [x_last, w])
+    g = rng.standard_normal(data.shape)
+    F.batch_norm(x_last, None, None, w, None, training=True).backward(g)
+    F.batch_norm(x, None, None, w, None, training=True).backward(g)
+    assert np.allclose(x_last.grad, x.grad)
