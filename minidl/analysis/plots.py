@@ -88,7 +88,8 @@ def plot_singular_values(results, path, title=None):
         ax.plot(np.arange(1, len(s) + 1), s, label=label or None)
     ax.axhline(1.0, color="gray", linestyle="--", linewidth=1)
     ax.set_yscale("log")
-    ax.set_ylim(bottom=1e-4 * max(largest, 1.0))  # (numerically) zero singular values would squash the rest
+    top = 2 * max(largest, 1.0)
+    ax.set_ylim(1e-4 * top, top)  # (numerically) zero singular values would squash the rest
     return _finish(figure, ax, path, title or "Jacobian singular values", "index (descending)", "singular value")
 
 
