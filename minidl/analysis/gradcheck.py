@@ -74,21 +74,22 @@ def check_gradients(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=256
     for i in checked:
         x = inputs[i]
         analytic = x.grad if x.grad is not None else xp.zeros_like(x.data)
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs the input
-        count = flat.size
+        count = x.data.size
         picks = np.arange(count) if count <= max_elements else np.sort(
             generator.choice(count, max_elements, replace=False))
         worst = None
         for k in picks:
-            original = flat[k].item()
+            # Index the array itself (not a reshape(-1), which copies a non-contiguous array).
+            where = np.unravel_index(int(k), x.shape) if x.shape else ()
+            original = x.data[where].item()
             with no_grad():
-                flat[k] = original + eps
+                x.data[where] = original + eps
                 plus = _scalar(_outputs(fn, inputs), projections)
-                flat[k] = original - eps
+                x.data[where] = original - eps
                 minus = _scalar(_outputs(fn, inputs), projections)
-                flat[k] = original
+                x.data[where] = original
             numeric = (plus - minus) / (2 * eps)
-            value = float(analytic.reshape(-1)[k])
+            value = float(analytic[where])
             error = abs(value - numeric)
             excess = error - (atol + rtol * abs(numeric))
             if worst is None or excess > worst[0]:

@@ -54,3 +54,12 @@ def test_needs_an_input_that_requires_grad():
 
 def test_tuple_outputs_are_checked(t64):
     assert gradcheck(lambda x: (x.exp(), x.sum()), [t64(3)])
+
+
+def test_perturbs_non_contiguous_inputs_in_place(rng):
+    """A transposed (non-contiguous) input must really be perturbed: reshape(-1) would copy it."""
+    x = minidl.Tensor(rng.standard_normal((3, 4)).T, requires_grad=True)
+    assert not x.data.flags.c_contiguous
+    assert gradcheck(lambda x: (x * x).sum(), [x])
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda x: WrongSquare.apply(x), [x])

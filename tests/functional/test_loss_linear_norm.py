@@ -167,6 +167,7 @@ def test_batch_norm_on_channels_last_memory(rng):
     w = minidl.tensor(rng.standard_normal(3), requires_grad=True)
     assert gradcheck(lambda x, w: F.batch_norm(x, None, None, w, None, training=True), [x_last, w])
     g = rng.standard_normal(data.shape)
+    x_last.grad = None
     F.batch_norm(x_last, None, None, w, None, training=True).backward(g)
     F.batch_norm(x, None, None, w, None, training=True).backward(g)
     assert np.allclose(x_last.grad, x.grad)
