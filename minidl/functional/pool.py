@@ -72,7 +72,7 @@ class MaxPool2d(Function):
             wins = values > best
             wins |= xp.isnan(values)
             xp.copyto(best, values, where=wins)
-            xp.copyto(index, index.dtype.type(k), where=wins)
+            xp.copyto(index, k, where=wins)
         self.save_for_backward(index)
         return best
 

@@ -50,7 +50,9 @@ CASES = [
     ((2, 4, 7, 7), (6, 2, 3, 3), 1, 1, 1, 2),            # groups 2
     ((2, 4, 7, 6), (4, 1, 3, 3), 1, 1, 1, 4),            # depthwise
     ((2, 3, 7, 6), (6, 1, 3, 3), 2, 1, 1, 3),            # depthwise, channel multiplier 2, stride 2
-    ((1, 2, 8, 7), (3, 2, 5, 5), 1, 2, 1, 1),            # 5x5
+    ((1, 2, 8, 7), (3, 2, 5, 5), 1, 2, 1, 1),            # 5x5 (input gradient as a "full" conv)
+    ((1, 2, 4, 5), (3, 2, 1, 1), 1, 1, 1, 1),            # 1x1 with padding (input gradient by col2im)
+    ((2, 2, 5, 4), (3, 2, 2, 2), 1, 2, 1, 1),            # padding beyond the kernel reach (col2im)
     ((3, 1, 4, 11), (2, 1, 3, 2), (2, 3), (0, 1), 1, 1),  # everything non-square
 ]
 IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}".replace(" ", "") for c in CASES]
