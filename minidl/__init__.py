@@ -12,6 +12,7 @@ from . import models
 from .serialization import load, save
 from .summary import summary
 from .training import History, evaluate, train
+from . import analysis
 
 __version__ = "0.1.0"
 
