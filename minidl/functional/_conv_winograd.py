@@ -71,17 +71,37 @@ def applicable(weight_shape, stride, dilation, groups):
     return weight_shape[2:] == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
 
 
-class Geometry:
-    """Sizes of one Winograd conv: image, output, tile grid."""
+# Images are processed in chunks whose transform-domain blocks (36 x tiles x channels) stay near this size:
+# the transforms are several passes over those blocks, and passes over a block that fits in cache ran
+# 1.3-1.7x faster than passes over the whole batch (benchmarks/README.md). On the GPU: one chunk.
+CHUNK_BYTES = 2 ** 21
+MIN_CHUNK_TILES = 256  # but keep enough tiles (GEMM rows) per chunk for efficient GEMMs
 
-    def __init__(self, x_nhwc_shape, out_channels, pads):
-        self.n, self.h, self.w, self.c = x_nhwc_shape
+
+class Geometry:
+    """Sizes of one Winograd conv: image, output, tile grid, and the chunking of the batch."""
+
+    def __init__(self, x_nhwc, out_channels, pads):
+        self.n, self.h, self.w, self.c = x_nhwc.shape
         self.o = out_channels
         self.top, bottom, self.left, right = pads
         self.ho, self.wo = self.h + self.top + bottom - 2, self.w + self.left + right - 2
         self.th, self.tw = math.ceil(self.ho / OUT), math.ceil(self.wo / OUT)
         self.tiles = self.n * self.th * self.tw
         self.even = self.ho == OUT * self.th and self.wo == OUT * self.tw
+        per_image = self.th * self.tw
+        if backend.device_of(x_nhwc) == "cuda":
+            self.chunk = self.n
+        else:
+            fit = CHUNK_BYTES // (TILE * TILE * per_image * max(self.c, self.o) * x_nhwc.itemsize)
+            self.chunk = min(self.n, max(1, fit, math.ceil(MIN_CHUNK_TILES / per_image)))
+
+    def chunks(self):
+        """(first image, last image + 1, first tile, last tile + 1) of each chunk."""
+        per_image = self.th * self.tw
+        for start in range(0, self.n, self.chunk):
+            stop = min(start + self.chunk, self.n)
+            yield start, stop, start * per_image, stop * per_image
 
     def rows(self, a):
         """How many output rows a, a + 4, a + 8, ... exist (the same for columns below)."""
@@ -106,55 +126,36 @@ def filter_transform_adjoint(xp, du, g):
     return xp.ascontiguousarray(xp.tensordot(g, half, axes=([0], [0])).transpose(2, 1, 0, 3))
 
 
-def forward(x_nhwc, weight, pads, keep_tiles):
-    """y (N, Ho, Wo, O) of a 3x3 stride-1 conv; also (V, U, geometry) for backward.
-
-    V, the transformed input tiles, is kept only when the weight gradient will be needed.
-    """
-    xp = backend.get_array_module(x_nhwc)
-    dtype = x_nhwc.dtype
-    geo = Geometry(x_nhwc.shape, weight.shape[0], pads)
-    n, c, o, th, tw, t = geo.n, geo.c, geo.o, geo.th, geo.tw, geo.tiles
-    b_t, a_t, g = transforms(xp, dtype)
-
-    # 1. Input tiles d: pad to a whole number of tiles, view the 6x6 tiles at stride 4, copy them out.
+def input_tiles(xp, x_nhwc, geo, b_t, out):
+    """V = B^T d B for the 6x6 tiles d of a chunk of images x (n, H, W, C), written to out (6, 6, tiles*C)."""
+    n, c, th, tw = x_nhwc.shape[0], geo.c, geo.th, geo.tw
+    # Pad to a whole number of tiles, view the 6x6 tiles at stride 4 (no copy), copy them out once.
     xpad = padded_nhwc(x_nhwc, geo.top, geo.left, OUT * th + 2, OUT * tw + 2, "winograd.pad")
     s = xpad.strides
-    d = scratch("winograd.in_a", (TILE, TILE, t * c), dtype, xp)
+    d = scratch("winograd.in_a", (TILE, TILE, n * th * tw * c), x_nhwc.dtype, xp)
     d.reshape(TILE, TILE, n, th, tw, c)[...] = strided(
         xpad, (TILE, TILE, n, th, tw, c), (s[1], s[2], s[0], OUT * s[1], OUT * s[2], s[3]))
-    # 2. Transform every tile and channel: V = B^T d B.
-    shape = (TILE, TILE, t * c)
-    v = xp.empty(shape, dtype) if keep_tiles else scratch("winograd.in_b", shape, dtype, xp)
-    tile_transform(xp, b_t, d, v)
-    # 3. Filters U = G w G^T, laid out (36, C, O); then the 36 GEMMs M = V @ U.
-    u = filter_transform(xp, weight, g)
-    m = scratch("winograd.out_a", (TILE * TILE, t, o), dtype, xp)
-    xp.matmul(v.reshape(TILE * TILE, t, c), u, out=m)
-    # 4. Back from the transform domain: Y = A^T M A, then scatter the 4x4 tiles into the image.
-    y_tiles = scratch("winograd.out_b", (OUT, OUT, t * o), dtype, xp)
-    tile_transform(xp, a_t, m.reshape(TILE, TILE, t * o), y_tiles)
+    return tile_transform(xp, b_t, d, out)
+
+
+def output_image(xp, m, geo, a_t, y):
+    """Y = A^T M A for a chunk's products m (36, tiles, O); the 4x4 tiles go into y (n, Ho, Wo, O)."""
+    n, o, th, tw = y.shape[0], geo.o, geo.th, geo.tw
+    y_tiles = scratch("winograd.out_b", (OUT, OUT, n * th * tw * o), y.dtype, xp)
+    tile_transform(xp, a_t, m.reshape(TILE, TILE, -1), y_tiles)
     y_tiles = y_tiles.reshape(OUT, OUT, n, th, tw, o)
-    y = xp.empty((n, geo.ho, geo.wo, o), dtype)
     if geo.even:  # one copy: (a, b, n, i, j, o) -> (n, i, a, j, b, o) is exactly image order
         y.reshape(n, th, OUT, tw, OUT, o)[...] = y_tiles.transpose(2, 3, 0, 4, 1, 5)
     else:
         for a in range(OUT):
             for b in range(OUT):
                 y[:, a::OUT, b::OUT] = y_tiles[a, b, :, :geo.rows(a), :geo.cols(b)]
-    return y, (v if keep_tiles else None, u, geo)
 
 
-def backward(grad_nhwc, saved, need_input, need_weight):
-    """(grad_x (N, H, W, C) or None, grad_weight (O, C, 3, 3) or None) from the output gradient."""
-    v, u, geo = saved
-    xp = backend.get_array_module(grad_nhwc)
-    dtype = grad_nhwc.dtype
-    n, c, o, th, tw, t = geo.n, geo.c, geo.o, geo.th, geo.tw, geo.tiles
-    b_t, a_t, g = transforms(xp, dtype)
-
-    # Output-gradient tiles (zero where a tile hangs over the image edge), then dM = A dY A^T.
-    dy = scratch("winograd.out_b", (OUT, OUT, n, th, tw, o), dtype, xp)
+def output_grad_tiles(xp, grad_nhwc, geo, a_t):
+    """dM = A dY A^T (36, tiles, O) from a chunk of the output gradient (zero where tiles overhang)."""
+    n, o, th, tw = grad_nhwc.shape[0], geo.o, geo.th, geo.tw
+    dy = scratch("winograd.out_b", (OUT, OUT, n, th, tw, o), grad_nhwc.dtype, xp)
     if geo.even:
         dy.transpose(2, 3, 0, 4, 1, 5)[...] = grad_nhwc.reshape(n, th, OUT, tw, OUT, o)
     else:
@@ -162,24 +163,67 @@ def backward(grad_nhwc, saved, need_input, need_weight):
         for a in range(OUT):
             for b in range(OUT):
                 dy[a, b, :, :geo.rows(a), :geo.cols(b)] = grad_nhwc[:, a::OUT, b::OUT]
-    dm = scratch("winograd.out_a", (TILE * TILE, t, o), dtype, xp)
-    tile_transform(xp, a_t.T, dy.reshape(OUT, OUT, t * o), dm.reshape(TILE, TILE, t * o))
+    dm = scratch("winograd.out_a", (TILE, TILE, n * th * tw * o), grad_nhwc.dtype, xp)
+    tile_transform(xp, a_t.T, dy.reshape(OUT, OUT, -1), dm)
+    return dm.reshape(TILE * TILE, n * th * tw, o)
 
-    grad_w = None
-    if need_weight:  # dU = V^T dM per tile position, then back through U = G w G^T
-        du = xp.matmul(v.reshape(TILE * TILE, t, c).transpose(0, 2, 1), dm)
-        grad_w = filter_transform_adjoint(xp, du, g)
-    grad_x = None
-    if need_input:  # dV = dM U^T, dd = B dV B^T, then add the overlapping 6x6 tiles back into place
-        dv = scratch("winograd.in_a", (TILE * TILE, t, c), dtype, xp)
-        xp.matmul(dm, u.transpose(0, 2, 1), out=dv)
-        dd = scratch("winograd.in_b", (TILE, TILE, t * c), dtype, xp)
-        tile_transform(xp, b_t.T, dv.reshape(TILE, TILE, t * c), dd)
-        dd = dd.reshape(TILE, TILE, n, th, tw, c)
-        dxpad = xp.zeros((n, OUT * th + 2, OUT * tw + 2, c), dtype)
-        for a in range(TILE):
-            for b in range(TILE):
-                dxpad[:, a:a + OUT * th:OUT, b:b + OUT * tw:OUT] += dd[a, b]
-        grad_x = dxpad[:, geo.top:geo.top + geo.h, geo.left:geo.left + geo.w]
+
+def add_input_tiles(xp, dv, geo, b_t, grad_pad):
+    """dd = B dV B^T, then add each 6x6 tile back where it was read from, into grad_pad (n, 4th+4, 4tw+4, C)."""
+    n, c, th, tw = grad_pad.shape[0], geo.c, geo.th, geo.tw
+    dd = scratch("winograd.in_b", (TILE, TILE, n * th * tw * c), dv.dtype, xp)
+    tile_transform(xp, b_t.T, dv.reshape(TILE, TILE, -1), dd)
+    tiles = dd.reshape(TILE, TILE, n, th, tw, c).transpose(2, 3, 0, 4, 1, 5)  # (n, i, a, j, b, c)
+    image = grad_pad.reshape(n, th + 1, OUT, tw + 1, OUT, c)                   # pixel (4i + a, 4j + b)
+    # Tile offsets 0-3 land in the tile's own 4x4 block, offsets 4-5 in the first rows/columns of the next
+    # block. Tiles overlap, but within each of these four groups they do not: four slice-adds, not 36.
+    image[:, :th, :, :tw, :] += tiles[:, :, :OUT, :, :OUT]
+    image[:, 1:, :2, :tw, :] += tiles[:, :, OUT:, :, :OUT]
+    image[:, :th, :, 1:, :2] += tiles[:, :, :OUT, :, OUT:]
+    image[:, 1:, :2, 1:, :2] += tiles[:, :, OUT:, :, OUT:]
+
+
+def forward(x_nhwc, weight, pads, keep_tiles):
+    """y (N, Ho, Wo, O) of a 3x3 stride-1 conv; also (V, U, geometry) for backward.
+
+    V, the transformed input tiles (6, 6, tiles * C), is kept only when the weight gradient will be needed.
+    """
+    xp = backend.get_array_module(x_nhwc)
+    dtype = x_nhwc.dtype
+    geo = Geometry(x_nhwc, weight.shape[0], pads)
+    c, o = geo.c, geo.o
+    b_t, a_t, g = transforms(xp, dtype)
+    u = filter_transform(xp, weight, g)  # (36, C, O)
+    v_all = xp.empty((TILE, TILE, geo.tiles * c), dtype) if keep_tiles else None
+    y = xp.empty((geo.n, geo.ho, geo.wo, o), dtype)
+    for start, stop, first, last in geo.chunks():
+        shape = (TILE, TILE, (last - first) * c)
+        v = v_all[:, :, first * c:last * c] if keep_tiles else scratch("winograd.in_b", shape, dtype, xp)
+        input_tiles(xp, x_nhwc[start:stop], geo, b_t, v)
+        m = scratch("winograd.out_a", (TILE * TILE, last - first, o), dtype, xp)
+        xp.matmul(v.reshape(TILE * TILE, last - first, c), u, out=m)  # the 36 GEMMs (tiles, C) @ (C, O)
+        output_image(xp, m, geo, a_t, y[start:stop])
+    return y, (v_all, u, geo)
+
+
+def backward(grad_nhwc, saved, need_input, need_weight):
+    """(grad_x (N, H, W, C) or None, grad_weight (O, C, 3, 3) or None) from the output gradient."""
+    v_all, u, geo = saved
+    xp = backend.get_array_module(grad_nhwc)
+    dtype = grad_nhwc.dtype
+    c, o = geo.c, geo.o
+    b_t, a_t, g = transforms(xp, dtype)
+    du = xp.zeros((TILE * TILE, c, o), dtype) if need_weight else None
+    grad_pad = xp.zeros((geo.n, OUT * geo.th + OUT, OUT * geo.tw + OUT, c), dtype) if need_input else None
+    for start, stop, first, last in geo.chunks():
+        dm = output_grad_tiles(xp, grad_nhwc[start:stop], geo, a_t)  # (36, tiles, O)
+        if need_weight:  # dU = V^T dM, summed over the chunks
+            v = v_all[:, :, first * c:last * c].reshape(TILE * TILE, last - first, c)
+            du += xp.matmul(v.transpose(0, 2, 1), dm)
+        if need_input:  # dV = dM U^T, then back to image space
+            dv = scratch("winograd.in_a", (TILE * TILE, last - first, c), dtype, xp)
+            xp.matmul(dm, u.transpose(0, 2, 1), out=dv)
+            add_input_tiles(xp, dv, geo, b_t, grad_pad[start:stop])
+    grad_w = filter_transform_adjoint(xp, du, g) if need_weight else None
+    grad_x = grad_pad[:, geo.top:geo.top + geo.h, geo.left:geo.left + geo.w] if need_input else None
     return grad_x, grad_w
-

@@ -1,4 +1,6 @@
 """conv2d: forward against a plain reference, float64 gradchecks, dtypes, layouts, bad input, GPU."""
+import math
+
 import numpy as np
 import pytest
 
@@ -101,6 +103,24 @@ def test_winograd_transforms_compute_a_correlation(rng):
     a_t, b_t, g_mat = (np.array(m, dtype=float) for m in (_conv_winograd.A_T, _conv_winograd.B_T, _conv_winograd.G))
     expected = [d[i:i + 3] @ g for i in range(4)]
     np.testing.assert_allclose(a_t @ ((g_mat @ g) * (b_t @ d)), expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (7, 10)])
+def test_winograd_in_chunks_of_images(rng, monkeypatch, size):
+    """On the CPU, Winograd processes the batch in cache-sized chunks; force 2 images per chunk (3 chunks)."""
+    monkeypatch.setattr(_conv_winograd, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(_conv_winograd, "MIN_CHUNK_TILES", 2 * math.ceil(size[0] / 4) * math.ceil(size[1] / 4))
+    x, w = rng.standard_normal((5, 3) + size), rng.standard_normal((4, 3, 3, 3))
+    xt, wt = minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)
+    out = F.conv2d(xt, wt, padding=1)
+    np.testing.assert_allclose(out.data, reference_conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
+    grad_y = rng.standard_normal(out.shape)
+    out.backward(grad_y)
+    one_chunk_x, one_chunk_w = minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)
+    monkeypatch.undo()
+    F.conv2d(one_chunk_x, one_chunk_w, padding=1).backward(grad_y)
+    np.testing.assert_allclose(xt.grad, one_chunk_x.grad, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(wt.grad, one_chunk_w.grad, rtol=1e-12, atol=1e-12)
 
 
 def test_winograd_is_used_for_3x3_stride_1_only():
