@@ -19,6 +19,7 @@ import math
 from .. import backend
 from ._conv_layout import padded_nhwc, strided
 from ._conv_scratch import scratch
+from ._conv_threads import run_parallel
 
 OUT = 4   # output tile side m
 TILE = 6  # input tile side m + r - 1 for the 3x3 filter (r = 3)
@@ -196,13 +197,17 @@ def forward(x_nhwc, weight, pads, keep_tiles):
     u = filter_transform(xp, weight, g)  # (36, C, O)
     v_all = xp.empty((TILE, TILE, geo.tiles * c), dtype) if keep_tiles else None
     y = xp.empty((geo.n, geo.ho, geo.wo, o), dtype)
-    for start, stop, first, last in geo.chunks():
+
+    def chunk(piece):
+        start, stop, first, last = piece
         shape = (TILE, TILE, (last - first) * c)
         v = v_all[:, :, first * c:last * c] if keep_tiles else scratch("winograd.in_b", shape, dtype, xp)
         input_tiles(xp, x_nhwc[start:stop], geo, b_t, v)
         m = scratch("winograd.out_a", (TILE * TILE, last - first, o), dtype, xp)
         xp.matmul(v.reshape(TILE * TILE, last - first, c), u, out=m)  # the 36 GEMMs (tiles, C) @ (C, O)
         output_image(xp, m, geo, a_t, y[start:stop])
+
+    run_parallel(chunk, geo.chunks())
     return y, (v_all, u, geo)
 
 
@@ -213,17 +218,22 @@ def backward(grad_nhwc, saved, need_input, need_weight):
     dtype = grad_nhwc.dtype
     c, o = geo.c, geo.o
     b_t, a_t, g = transforms(xp, dtype)
-    du = xp.zeros((TILE * TILE, c, o), dtype) if need_weight else None
     grad_pad = xp.zeros((geo.n, OUT * geo.th + OUT, OUT * geo.tw + OUT, c), dtype) if need_input else None
-    for start, stop, first, last in geo.chunks():
+
+    def chunk(piece):
+        start, stop, first, last = piece
         dm = output_grad_tiles(xp, grad_nhwc[start:stop], geo, a_t)  # (36, tiles, O)
-        if need_weight:  # dU = V^T dM, summed over the chunks
+        du = None
+        if need_weight:  # this chunk's share of dU = V^T dM
             v = v_all[:, :, first * c:last * c].reshape(TILE * TILE, last - first, c)
-            du += xp.matmul(v.transpose(0, 2, 1), dm)
+            du = xp.matmul(v.transpose(0, 2, 1), dm)
         if need_input:  # dV = dM U^T, then back to image space
             dv = scratch("winograd.in_a", (TILE * TILE, last - first, c), dtype, xp)
             xp.matmul(dm, u.transpose(0, 2, 1), out=dv)
             add_input_tiles(xp, dv, geo, b_t, grad_pad[start:stop])
-    grad_w = filter_transform_adjoint(xp, du, g) if need_weight else None
+        return du
+
+    shares = run_parallel(chunk, geo.chunks())
+    grad_w = filter_transform_adjoint(xp, sum(shares[1:], shares[0]), g) if need_weight else None
     grad_x = grad_pad[:, geo.top:geo.top + geo.h, geo.left:geo.left + geo.w] if need_input else None
     return grad_x, grad_w
