@@ -7,7 +7,7 @@ Each thread gets its own scratch buffers (_conv_scratch is thread-local). MINIDL
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-_pool = None
+_pool, _pool_pid = None, None
 
 
 def thread_count():
@@ -20,11 +20,12 @@ def thread_count():
 
 def run_parallel(work, pieces):
     """[work(piece) for piece in pieces], spread over the cores (in order; the first error is raised)."""
-    global _pool
+    global _pool, _pool_pid
     pieces = list(pieces)
     threads = min(thread_count(), len(pieces))
     if threads <= 1:
         return [work(piece) for piece in pieces]
-    if _pool is None or _pool._max_workers < threads:
-        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="minidl-conv")
+    # A forked child inherits the pool object but not its threads: it must start its own pool.
+    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < threads:
+        _pool, _pool_pid = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="minidl-conv"), os.getpid()
     return list(_pool.map(work, pieces))

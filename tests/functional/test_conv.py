@@ -7,7 +7,7 @@ import pytest
 import minidl
 from minidl import functional as F
 from minidl.analysis import gradcheck
-from minidl.functional import _conv_winograd
+from minidl.functional import _conv_threads, _conv_winograd
 
 
 def as_pair(value):
@@ -121,6 +121,24 @@ def test_winograd_in_chunks_of_images(rng, monkeypatch, size):
     F.conv2d(one_chunk_x, one_chunk_w, padding=1).backward(grad_y)
     np.testing.assert_allclose(xt.grad, one_chunk_x.grad, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(wt.grad, one_chunk_w.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_run_parallel_keeps_order_raises_and_honours_one_thread(monkeypatch):
+    import threading
+    assert _conv_threads.run_parallel(lambda k: k * k, range(7)) == [k * k for k in range(7)]
+    with pytest.raises(ZeroDivisionError):
+        _conv_threads.run_parallel(lambda k: 1 / (k - 3), range(7))
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "1")
+    assert set(_conv_threads.run_parallel(lambda k: threading.get_ident(), range(4))) == {threading.get_ident()}
+
+
+def test_run_parallel_starts_a_new_pool_after_fork(monkeypatch):
+    """A forked child has the parent's pool object but none of its threads; a pid mismatch must replace it."""
+    _conv_threads.run_parallel(abs, [-1, -2])
+    old = _conv_threads._pool
+    monkeypatch.setattr(_conv_threads, "_pool_pid", -1)  # what a child sees: the pool belongs to another pid
+    assert _conv_threads.run_parallel(abs, [-1, -2]) == [1, 2]
+    assert _conv_threads._pool is not old
 
 
 def test_winograd_is_used_for_3x3_stride_1_only():

@@ -1,0 +1,189 @@
+"""Time conv2d forward+backward at the ResNet-20 CIFAR shapes, against PyTorch in the same run if importable.
+
+    python benchmarks/bench_conv.py                # minidl only (PyTorch column left empty)
+    /path/to/venv-with-torch/bin/python benchmarks/bench_conv.py
+    OPENBLAS_NUM_THREADS=1 MINIDL_NUM_THREADS=1 python benchmarks/bench_conv.py   # both on one core
+
+Each op: float32, batch 128, 3x3 kernel, padding 1, input and weight gradients (no bias, as in ResNet).
+The two libraries are timed in alternating blocks with a pause between blocks, so that the busy-waiting
+worker threads of one library (OpenBLAS, OpenMP) have gone to sleep before the other is timed.
+Prints a table and appends it, with the machine and date, to benchmarks/RESULTS.md.
+"""
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import minidl  # noqa: E402
+from minidl import functional as F  # noqa: E402
+from minidl.functional._conv_threads import thread_count as conv_threads  # noqa: E402
+
+try:
+    import torch
+except ImportError:
+    torch = None
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+SECTION = "## conv2d"
+# (label, channels in, channels out, image side, stride): the three stages of ResNet-20, then a stage entry.
+SHAPES = [("16ch @ 32x32", 16, 16, 32, 1), ("32ch @ 16x16", 32, 32, 16, 1), ("64ch @ 8x8", 64, 64, 8, 1),
+          ("16->32ch @ 32x32, stride 2", 16, 32, 32, 2)]
+
+
+def minidl_step(x, w, g, stride):
+    xt, wt = minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)
+
+    def step():
+        xt.grad = wt.grad = None
+        F.conv2d(xt, wt, stride=stride, padding=1).backward(g)
+    return step
+
+
+def torch_step(x, w, g, stride):
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    gt = torch.tensor(g)
+
+    def step():
+        xt.grad = wt.grad = None
+        torch.nn.functional.conv2d(xt, wt, stride=stride, padding=1).backward(gt)
+    return step
+
+
+def time_blocks(steps, runs, rounds, pause=0.3):
+    """Seconds per call of each step: (median, best), timed in alternating blocks of `runs` calls after 2 warm-ups."""
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            time.sleep(pause)
+            step()
+            step()
+            for _ in range(runs):
+                start = time.perf_counter()
+                step()
+                times[name].append(time.perf_counter() - start)
+    return {name: (statistics.median(values), min(values)) for name, values in times.items()}
+
+
+def sgemm_peak(size=2048, runs=5):
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(runs))
+    return 2 * size ** 3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def machine():
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return model
+
+
+def blas_name():
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:
+        return "unknown BLAS"
+
+
+def blas_threads():
+    """The thread count NumPy's BLAS uses (its environment variables, else all cores)."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def run(batch, runs, rounds):
+    threads = max(blas_threads(), conv_threads())  # PyTorch may use as many threads as minidl does
+    if torch is not None:
+        torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    rows = []
+    for label, cin, cout, side, stride in SHAPES:
+        out_side = (side - 1) // stride + 1
+        x = rng.standard_normal((batch, cin, side, side)).astype(np.float32)
+        w = (rng.standard_normal((cout, cin, 3, 3)) * (2 / (9 * cin)) ** 0.5).astype(np.float32)
+        g = rng.standard_normal((batch, cout, out_side, out_side)).astype(np.float32)
+        steps = {"minidl": minidl_step(x, w, g, stride)}
+        if torch is not None:
+            steps["torch"] = torch_step(x, w, g, stride)
+        medians = time_blocks(steps, runs, rounds)
+        flops = 3 * 2 * batch * cout * cin * 9 * out_side ** 2  # forward, input grad, weight grad GEMMs
+        rows.append((label, medians["minidl"], flops, medians.get("torch")))
+        print(f"  {label}: minidl {medians['minidl'][0] * 1e3:.1f} ms" +
+              (f", PyTorch {medians['torch'][0] * 1e3:.1f} ms" if "torch" in medians else ""), flush=True)
+    return rows, threads
+
+
+def table(rows, peak):
+    lines = ["| conv (batch 128, 3x3, pad 1), fwd+bwd | minidl ms | minidl GFLOP/s | % of sgemm peak "
+             "| PyTorch ms | minidl / PyTorch (medians) | (best runs) |",
+             "|---|---|---|---|---|---|---|"]
+    for label, (ours, our_best), flops, theirs in rows:
+        rate = flops / ours / 1e9
+        ref = f"{theirs[0] * 1e3:.1f}" if theirs else "-"
+        ratio = f"{ours / theirs[0]:.2f}x" if theirs else "-"
+        best = f"{our_best / theirs[1]:.2f}x" if theirs else "-"
+        lines.append(f"| {label} | {ours * 1e3:.1f} | {rate:.0f} | {100 * rate / peak:.0f}% | {ref} | {ratio} "
+                     f"| {best} |")
+    return "\n".join(lines)
+
+
+def append_results(text):
+    """Insert `text` at the end of the conv2d section of RESULTS.md (created if missing), atomically."""
+    old = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
+    if SECTION not in old:
+        new = old.rstrip("\n") + f"\n\n{SECTION}\n\n{text}\n"
+    else:
+        start = old.index(SECTION) + len(SECTION)
+        following = old.find("\n## ", start)
+        end = len(old) if following < 0 else following
+        new = old[:end].rstrip("\n") + f"\n\n{text}\n" + old[end:]
+    temporary = RESULTS + ".tmp"
+    with open(temporary, "w") as f:
+        f.write(new)
+    os.replace(temporary, RESULTS)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--runs", type=int, default=7, help="timed calls per block (at least 7)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating blocks per library")
+    parser.add_argument("--no-append", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args()
+    runs = max(args.runs, 7)
+    peak = sgemm_peak()
+    rows, threads = run(args.batch, runs, args.rounds)
+    versions = f"numpy {np.__version__}, BLAS {blas_name()}" + (f", torch {torch.__version__}" if torch else
+                                                                 ", PyTorch not importable")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    header = (f"### {datetime.date.today().isoformat()}: {machine()}, {os.cpu_count()} cores, {threads} PyTorch threads, "
+              f"{blas_threads()} BLAS threads, {conv_threads()} minidl conv threads\n\n"
+              f"{versions}. sgemm peak (2048^3 float32 matmul): {peak:.0f} GFLOP/s. Median (and best) of "
+              f"{runs * args.rounds} calls in {args.rounds} alternating blocks; load average {load:.1f} at the end "
+              f"(other jobs on the machine inflate both columns). `python benchmarks/bench_conv.py`.\n")
+    text = header + "\n" + table(rows, peak)
+    print(text)
+    if not args.no_append:
+        append_results(text)
+
+
+if __name__ == "__main__":
+    main()
