@@ -56,14 +56,14 @@ def transforms(xp, dtype):
 def tile_transform(xp, mat, tiles, out):
     """out[i, j] = sum over a, b of mat[i, a] mat[j, b] tiles[a, b], i.e. mat @ tile @ mat^T for every tile.
 
-    tiles is (p, p, X) with all tiles and channels along X, out is (r, r, X). The map is separable, so it
-    runs as two GEMMs with the small (r, p) matrix, rows then columns: 3x fewer multiply-adds than one
-    GEMM with the (r*r, p*p) Kronecker product mat (x) mat, and measured faster.
+    tiles is (p, p, X) with all tiles and channels along X, out is (r, r, X). The map is separable: rows
+    then columns, each a batch of p (then r) small GEMMs with the (r, p) matrix. That is 3x fewer
+    multiply-adds than one GEMM with the Kronecker product mat (x) mat, and measured faster.
     """
     r, p, x = mat.shape[0], mat.shape[1], tiles.shape[2]
     rows = scratch("winograd.half", (r, p, x), tiles.dtype, xp)
-    xp.matmul(mat, tiles.reshape(p, p * x), out=rows.reshape(r, p * x))
-    xp.matmul(mat, rows, out=out)  # broadcast over the first axis: mat @ rows[i] for each i
+    xp.matmul(mat, tiles.transpose(1, 0, 2), out=rows.transpose(1, 0, 2))  # rows[i, b] = sum_a mat[i, a] tiles[a, b]
+    xp.matmul(mat, rows, out=out)                                          # out[i, j] = sum_b mat[j, b] rows[i, b]
     return out
 
 
@@ -72,11 +72,15 @@ def applicable(weight_shape, stride, dilation, groups):
     return weight_shape[2:] == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
 
 
-# Images are processed in chunks whose transform-domain blocks (36 x tiles x channels) stay near this size:
-# the transforms are several passes over those blocks, and passes over a block that fits in cache ran
-# 1.3-1.7x faster than passes over the whole batch (benchmarks/README.md). On the GPU: one chunk.
-CHUNK_BYTES = 2 ** 21
-MIN_CHUNK_TILES = 256  # but keep enough tiles (GEMM rows) per chunk for efficient GEMMs
+# On the CPU, images are processed in chunks whose transform-domain blocks (36 x tiles x channels) stay
+# near CHUNK_BYTES, and the chunks run on all cores (_conv_threads). Two reasons, both measured (see
+# benchmarks/README.md): the transforms are several passes over a block, and passes over a block that
+# fits in the core's L2 cache run faster than passes over the whole batch; and GEMMs this small run in
+# the calling thread (OpenBLAS splits a GEMM over its own threads only above ~500k multiply-adds, and
+# that hand-off costs milliseconds per call when other processes keep the cores busy), so the only
+# threads are ours, one per core. On the GPU the whole batch is one chunk.
+CHUNK_BYTES = 2 ** 19
+MIN_CHUNK_TILES = 64  # but keep enough tiles (GEMM rows) per chunk for efficient GEMMs
 
 
 class Geometry:
