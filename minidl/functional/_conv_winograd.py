@@ -67,9 +67,13 @@ def tile_transform(xp, mat, tiles, out):
     return out
 
 
-def applicable(weight_shape, stride, dilation, groups):
-    """True for the convs this path handles: 3x3 kernels, stride 1, dilation 1, no groups."""
-    return weight_shape[2:] == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
+def applicable(weight_shape, stride, dilation, groups, dtype):
+    """True for the convs this path handles: 3x3 kernels, stride 1, dilation 1, no groups, float32/64.
+
+    (The transforms scale values by up to ~100, too much for float16's 3 significant digits.)
+    """
+    return (weight_shape[2:] == (3, 3) and stride == (1, 1) and dilation == (1, 1) and groups == 1
+            and dtype.itemsize >= 4)
 
 
 # On the CPU, images are processed in chunks whose transform-domain blocks (36 x tiles x channels) stay

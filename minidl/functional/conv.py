@@ -1,8 +1,8 @@
 """conv2d (PyTorch's cross-correlation): argument checks, and the choice between two exact algorithms.
 
 3x3 stride-1 convs (most of every ResNet) go to Winograd F(4x4, 3x3), which needs 4x fewer
-multiplications (_conv_winograd.py); everything else goes to im2col + GEMM (_conv_im2col.py). Both
-compute in NHWC and return NCHW-shaped views of NHWC memory (see _conv_layout.py).
+multiplications and runs on all cores (_conv_winograd.py); everything else goes to im2col + GEMM
+(_conv_im2col.py). Both compute in NHWC and return NCHW-shaped views of NHWC memory (_conv_layout.py).
 """
 from ..autograd.function import Function
 from . import _conv_im2col, _conv_winograd
@@ -14,8 +14,8 @@ OP = "conv2d"
 
 class Conv2d(Function):
     def forward(self, x, weight, bias, stride, pads, dilation, groups):
-        need_x, need_w = self.needs_input_grad[0], self.needs_input_grad[1]
-        if _conv_winograd.applicable(weight.shape, stride, dilation, groups):
+        need_w = self.needs_input_grad[1]  # only the weight gradient needs forward's tiles / columns
+        if _conv_winograd.applicable(weight.shape, stride, dilation, groups, x.dtype):
             self.path = _conv_winograd
             y, saved = _conv_winograd.forward(to_nhwc(x), weight, pads, keep_tiles=need_w)
         else:
@@ -30,7 +30,9 @@ class Conv2d(Function):
     def backward(self, grad):
         grad_nhwc = to_nhwc(grad)
         need_x, need_w, need_b = self.needs_input_grad[:3]
-        grad_x, grad_w = self.path.backward(grad_nhwc, self.saved, need_x, need_w)
+        grad_x = grad_w = None
+        if need_x or need_w:
+            grad_x, grad_w = self.path.backward(grad_nhwc, self.saved, need_x, need_w)
         grad_b = grad_nhwc.sum(axis=(0, 1, 2)) if self.has_bias and need_b else None
         return (to_nchw(grad_x) if grad_x is not None else None), grad_w, grad_b
 

@@ -142,11 +142,21 @@ def test_run_parallel_starts_a_new_pool_after_fork(monkeypatch):
 
 
 def test_winograd_is_used_for_3x3_stride_1_only():
-    assert _conv_winograd.applicable((8, 8, 3, 3), (1, 1), (1, 1), 1)
-    assert not _conv_winograd.applicable((8, 8, 3, 3), (2, 2), (1, 1), 1)
-    assert not _conv_winograd.applicable((8, 8, 3, 3), (1, 1), (2, 2), 1)
-    assert not _conv_winograd.applicable((8, 4, 3, 3), (1, 1), (1, 1), 2)
-    assert not _conv_winograd.applicable((8, 8, 1, 1), (1, 1), (1, 1), 1)
+    f32, f16 = np.dtype(np.float32), np.dtype(np.float16)
+    assert _conv_winograd.applicable((8, 8, 3, 3), (1, 1), (1, 1), 1, f32)
+    assert not _conv_winograd.applicable((8, 8, 3, 3), (2, 2), (1, 1), 1, f32)
+    assert not _conv_winograd.applicable((8, 8, 3, 3), (1, 1), (2, 2), 1, f32)
+    assert not _conv_winograd.applicable((8, 4, 3, 3), (1, 1), (1, 1), 2, f32)
+    assert not _conv_winograd.applicable((8, 8, 1, 1), (1, 1), (1, 1), 1, f32)
+    assert not _conv_winograd.applicable((8, 8, 3, 3), (1, 1), (1, 1), 1, f16)
+
+
+def test_bias_only_gradient(rng):
+    x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), minidl.Tensor(np.zeros(4),
+                                                                                                   requires_grad=True)
+    grad_y = rng.standard_normal((2, 4, 6, 6))
+    F.conv2d(x, w, b, padding=1).backward(grad_y)
+    np.testing.assert_allclose(b.grad, grad_y.sum(axis=(0, 2, 3)), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("stride", [1, 2], ids=["winograd", "im2col"])
