@@ -5,9 +5,10 @@ In NHWC the windows are a strided *view* of the padded input (no loop), and one 
 into the (N*Ho*Wo, kh*kw*C) matrix; then y = cols @ w is a single GEMM. With groups, channels split
 into `groups` independent blocks and the GEMM becomes a batch of `groups` GEMMs.
 
-Backward reuses the same matrices: grad_w = grad_y^T @ cols (cols kept from forward, no second im2col)
-and grad_cols = grad_y @ w^T, which col2im folds back into the image as kh*kw strided slice-adds (one
-per kernel offset; never np.add.at, which is unbuffered and ~20x slower).
+Backward reuses the same matrices: grad_w = grad_y^T @ cols (cols kept from forward, no second im2col).
+For stride 1 the input gradient is itself a convolution (of grad_y with the flipped kernel), so it runs
+through forward again; otherwise grad_cols = grad_y @ w^T is folded back into the image by col2im, as
+kh*kw strided slice-adds, one per kernel offset (never np.add.at, which is unbuffered and far slower).
 """
 from .. import backend
 from ._conv_layout import padded_nhwc, strided
