@@ -1,5 +1,10 @@
 """Reverse-mode differentiation: walk the graph in reverse topological order, without recursion."""
+from operator import add
+
 from .. import backend
+from . import function
+
+ACCUMULATE = "(grad accumulation)"  # the profiler's name for summing the gradients that meet at one tensor
 
 
 def topological_order(root):
@@ -59,11 +64,19 @@ def backward(root, grad=None, retain_graph=False):
             continue
         if fn._released:
             fn.saved  # raises the "backward through the graph a second time" error
-        input_grads = fn.backward(g)
+        if function.profiler is None:
+            input_grads = fn.backward(g)
+        else:
+            input_grads = function.profiler.call(fn.name, "backward", fn.backward, g)
         if not retain_graph:
             fn.release()
         for parent, parent_grad in zip(fn.parents, input_grads):
             if parent is None or parent_grad is None:
                 continue
             key = id(parent)
-            pending[key] = parent_grad if key not in pending else pending[key] + parent_grad
+            if key not in pending:
+                pending[key] = parent_grad
+            elif function.profiler is None:
+                pending[key] = pending[key] + parent_grad
+            else:
+                pending[key] = function.profiler.call(ACCUMULATE, "backward", add, pending[key], parent_grad)

@@ -6,6 +6,10 @@ gradient is needed, links the result to this Function so that `backward` can fin
 from .. import backend
 from . import grad_mode
 
+# The active minidl.profile() recorder, or None. Read by `apply` and by the engine's backward, so that
+# a run without a profile pays one `is None` test per op (see minidl/profiler.py).
+profiler = None
+
 
 class Function:
     """Subclass and write `forward(self, *arrays, **options)` and `backward(self, grad)`.
@@ -58,7 +62,10 @@ class Function:
         record = grad_mode.is_grad_enabled() and any(fn.needs_input_grad)
         if not record:
             fn.needs_input_grad = (False,) * len(args)
-        out = fn.forward(*arrays, **kwargs)
+        if profiler is None:
+            out = fn.forward(*arrays, **kwargs)
+        else:
+            out = profiler.call(fn.name, "forward", fn.forward, *arrays, **kwargs)
         result = Tensor._wrap(out, requires_grad=record)
         if record:
             fn.parents = tuple(a if isinstance(a, Tensor) and a.requires_grad else None for a in args)
