@@ -9,6 +9,7 @@ from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .functional import cat, stack, where
 from . import nn, optim
 from . import models
+from .profiler import profile
 from .serialization import load, save
 from .summary import summary
 from .training import History, evaluate, train
@@ -19,4 +20,4 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "manual_seed", "get_default_dtype", "set_default_dtype", "cat", "stack", "where", "backend", "cuda",
            "functional"]
-__all__ += ["nn", "optim", "models", "save", "load", "summary", "train", "evaluate", "History"]
+__all__ += ["nn", "optim", "models", "save", "load", "summary", "train", "evaluate", "History", "profile"]
