@@ -10,10 +10,25 @@ from ..autograd.tensor import Tensor
 from ._util import operands, raw, unbroadcast
 
 
+def _binary(ufunc, a, b):
+    """ufunc(a, b), written into channels-last memory when a same-shaped 4-D operand is channels-last.
+
+    NumPy gives a mixed-layout sum (conv2d's channels-last output + an NCHW shortcut) NCHW memory, and from
+    there every later op mixes layouts, which makes its loops strided and several times slower. Keeping the
+    conv layout keeps the whole network in one layout.
+    """
+    if getattr(a, "ndim", 0) == 4 and getattr(b, "shape", None) == a.shape and a.dtype == b.dtype:
+        for like in (a, b):
+            if not like.flags.c_contiguous and like.transpose(0, 2, 3, 1).flags.c_contiguous:
+                xp = backend.get_array_module(like)
+                return ufunc(a, b, out=xp.empty_like(like))
+    return ufunc(a, b)
+
+
 class Add(Function):
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return a + b
+        return _binary(backend.get_array_module(a, b).add, a, b)
 
     def backward(self, grad):
         return unbroadcast(grad, self.shapes[0]), unbroadcast(grad, self.shapes[1])
@@ -22,7 +37,7 @@ class Add(Function):
 class Sub(Function):
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
-        return a - b
+        return _binary(backend.get_array_module(a, b).subtract, a, b)
 
     def backward(self, grad):
         return unbroadcast(grad, self.shapes[0]), unbroadcast(-grad, self.shapes[1])
@@ -33,12 +48,13 @@ class Mul(Function):
         self.shapes = a.shape, b.shape
         # Each input's gradient needs only the *other* input, so save just what will be used.
         self.save_for_backward(a if self.needs_input_grad[1] else None, b if self.needs_input_grad[0] else None)
-        return a * b
+        return _binary(backend.get_array_module(a, b).multiply, a, b)
 
     def backward(self, grad):
         a, b = self.saved
-        ga = unbroadcast(grad * b, self.shapes[0]) if self.needs_input_grad[0] else None
-        gb = unbroadcast(grad * a, self.shapes[1]) if self.needs_input_grad[1] else None
+        xp = backend.get_array_module(grad)
+        ga = unbroadcast(_binary(xp.multiply, grad, b), self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = unbroadcast(_binary(xp.multiply, grad, a), self.shapes[1]) if self.needs_input_grad[1] else None
         return ga, gb
 
 
