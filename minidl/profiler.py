@@ -11,6 +11,10 @@ While the context is open, `Function.apply` times every op's `forward` and the e
 times: an op that runs another op inside it is charged only for its own part. Whatever the ops do not
 account for (Python in modules and in the engine, the optimizer step, the loss of `.item()`...) is the
 row "(outside ops)". Outside a profile the engine pays one `is None` test per op.
+
+The clock is wall time (time.perf_counter) unless `clock=` names another: on a machine shared with other
+busy processes, `time.process_time` (CPU time of all this process's threads) is steadier, though it also
+counts BLAS threads that spin while they wait for work.
 """
 import time
 
@@ -24,8 +28,8 @@ __all__ = ["profile", "Profile", "OUTSIDE", "ACCUMULATE"]
 class Profile:
     """Per-op totals of one `profile()` block: `rows()` as dicts, `table()` as text, `total` seconds."""
 
-    def __init__(self, steps=1):
-        self.steps = steps
+    def __init__(self, steps=1, clock=time.perf_counter):
+        self.steps, self.clock = steps, clock
         self.total = 0.0
         self._stats = {}    # op name -> [forward calls, forward s, backward calls, backward s]
         self._stack = []    # [start, time spent in nested ops] per op being timed
@@ -33,12 +37,12 @@ class Profile:
     # ----- recording (called by Function.apply and the engine) -----
     def call(self, name, phase, fn, /, *args, **kwargs):
         """Run fn(*args, **kwargs), charging its self time to `name` in `phase` ('forward' or 'backward')."""
-        frame = [time.perf_counter(), 0.0]
+        frame = [self.clock(), 0.0]
         self._stack.append(frame)
         try:
             return fn(*args, **kwargs)
         finally:
-            elapsed = time.perf_counter() - frame[0]
+            elapsed = self.clock() - frame[0]
             self._stack.pop()
             if self._stack:
                 self._stack[-1][1] += elapsed
@@ -86,22 +90,25 @@ class profile:
     """Context manager that records a Profile of the ops run inside it (see the module docstring).
 
     `steps`: how many training steps the block runs, so that the table shows per-step figures.
+    `clock`: a function returning seconds (time.perf_counter, the default, or time.process_time).
     Profiles do not nest: opening one inside another is an error.
     """
 
-    def __init__(self, steps=1):
+    def __init__(self, steps=1, clock=time.perf_counter):
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"profile: steps must be a positive int, got {steps!r}")
-        self.result = Profile(steps)
+        if not callable(clock):
+            raise TypeError(f"profile: clock must be a function returning seconds, got {clock!r}")
+        self.result = Profile(steps, clock)
 
     def __enter__(self):
         if _function.profiler is not None:
             raise RuntimeError("profile: another minidl.profile() is already recording; profiles do not nest")
         _function.profiler = self.result
-        self._start = time.perf_counter()
+        self._start = self.result.clock()
         return self.result
 
     def __exit__(self, *exc):
-        self.result.total = time.perf_counter() - self._start
+        self.result.total = self.result.clock() - self._start
         _function.profiler = None
         return False

@@ -106,3 +106,14 @@ def test_profile_of_a_zoo_training_step():
     rows = {r["name"]: r for r in prof.rows()}
     assert rows["Conv2d"]["forward_calls"] == 19 and rows["Conv2d"]["backward_calls"] == 19
     assert rows["Linear"]["forward_calls"] == 1
+
+
+def test_a_given_clock_is_used_for_every_time():
+    ticks = iter(range(1000))
+    with profile(clock=lambda: float(next(ticks))) as prof:
+        F.exp(minidl.tensor(np.ones(3), requires_grad=True)).sum().backward()
+    rows = {r["name"]: r for r in prof.rows()}
+    assert rows["Exp"]["forward_s"] == 1.0  # one tick between the start and the end of Exp.forward
+    assert prof.total == 9.0  # enter, 2 ticks for each of Exp and Sum forward and backward, exit
+    with pytest.raises(TypeError, match="clock must be a function"):
+        profile(clock=3)
