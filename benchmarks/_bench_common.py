@@ -1,0 +1,84 @@
+"""What the step, memory and loader benchmarks share: thread settings, a description of the machine, and
+appending a dated section to RESULTS.md.
+
+`set_threads(n)` must run before NumPy is imported: OpenBLAS reads OPENBLAS_NUM_THREADS / OMP_NUM_THREADS
+only when it loads.
+"""
+import datetime
+import os
+import platform
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIDL_NUM_THREADS")
+
+
+def cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def set_threads(threads):
+    """Use `threads` threads in BLAS, OpenMP and minidl's conv (None: OMP_NUM_THREADS, else
+    OPENBLAS_NUM_THREADS, else every core). Returns the count."""
+    if threads is None:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
+                threads = int(os.environ[var])
+                break
+        else:
+            threads = cores()
+    if "numpy" in sys.modules:
+        raise RuntimeError("set_threads must run before NumPy is imported")
+    for var in THREAD_VARIABLES:
+        os.environ[var] = str(threads)
+    return threads
+
+
+def import_minidl():
+    sys.path.insert(0, ROOT)
+    import minidl
+    return minidl
+
+
+def machine():
+    """'CPU model, N cores, date, load average'."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{model}, {cores()} cores, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}"
+
+
+def load_average():
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def versions(torch=None):
+    import numpy as np
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:
+        blas = "unknown BLAS"
+    text = f"Python {platform.python_version()}, numpy {np.__version__} ({blas})"
+    return text + (f", torch {torch.__version__}" if torch is not None else ", PyTorch not importable")
+
+
+def append_section(section, text):
+    """Append `text` at the end of `section` ('## ...') of RESULTS.md, creating either if missing; written to a
+    temporary file and renamed, so a reader never sees half a file. Other sections are left as they are."""
+    old = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
+    if section not in old.split("\n"):
+        new = old.rstrip("\n") + f"\n\n{section}\n\n{text.strip()}\n"
+    else:
+        start = old.index("\n" + section + "\n") + len(section) + 2
+        following = old.find("\n## ", start)
+        end = len(old) if following < 0 else following
+        new = old[:end].rstrip("\n") + f"\n\n{text.strip()}\n" + old[end:]
+    temporary = f"{RESULTS}.{os.getpid()}.tmp"
+    with open(temporary, "w") as f:
+        f.write(new)
+    os.replace(temporary, RESULTS)
