@@ -99,8 +99,8 @@ def landscapes(lesson, models, batch):
                + ("the residual net's basin is the more convex one, as Li et al. report." if res_share < plain_share
                   else "the residual net's basin is NOT the more convex one here.")
                + f" The loss rises {res_rise:.3g} ({names[1]}) and {plain_rise:.3g} ({names[0]}) at |a| = 0.5 from "
-               f"minima at {res_loss:.3g} and {plain_loss:.3g}. One pair of random directions, one seed; Li et al. see "
-               "the plain net's landscape turn chaotic only at larger depth (56 layers and more).")
+               f"minima at {res_loss:.3g} and {plain_loss:.3g}. One pair of random directions, one seed; Li et al.'s "
+               "plain nets turn chaotic as depth grows (their flagship figure compares 56-layer nets).")
     plot(lesson, alphas, slices, surfaces)
 
 
