@@ -236,13 +236,14 @@ for family, name, fn, inputs in CASES:
                  verdict(r["scaled"]), "yes" if r["passed"] else "NO"])
 lesson.table(["family", "op", "elements", "rel. error", "abs. error", "error/max|grad|", "reading", "gradcheck"], rows)
 print("rel. error: |analytic - numeric| / (|analytic| + |numeric|) at the worst element (the one furthest beyond\n"
-      "gradcheck's tolerance 1e-5 + 1e-3 |numeric|). Float64 differences match a derivative to about 1e-10 in absolute\n"
-      "terms, so where that element's gradient is itself tiny (1e-7, say) this ratio is large although nothing is wrong;\n"
-      "error/max|grad| divides by the input's largest gradient instead, and 'reading' applies CS231n's thresholds to it\n"
-      "(<= 1e-7 good, < 1e-4 ok for kinks, < 1e-2 suspicious, else wrong).\n")
+      "gradcheck's tolerance 1e-5 + 1e-3 |numeric|). Float64 differences match a derivative to about 1e-10 in\n"
+      "absolute terms, so where that element's gradient is itself tiny (1e-7, say) this ratio is large although\n"
+      "nothing is wrong; error/max|grad| divides by the input's largest gradient instead, and 'reading' applies\n"
+      "CS231n's thresholds to it (<= 1e-7 good, < 1e-4 ok for kinks, < 1e-2 suspicious, else wrong).\n")
 failed = [r[1] for r in rows if r[-1] != "yes"]
 worst_name, worst = max(results, key=lambda r: r[1])
-lesson.say(f"All {len(rows)} checks pass; the worst error relative to the largest gradient is {worst:.1e} ({worst_name})."
+lesson.say(f"All {len(rows)} checks pass; the worst error relative to the largest gradient is {worst:.1e} "
+           f"({worst_name})."
            if not failed else f"{len(failed)} of {len(rows)} checks FAIL: {', '.join(failed)}.")
 print(f"({time.perf_counter() - started:.1f} s)\n")
 
@@ -265,7 +266,8 @@ class SigmoidForgotOneFactor(Function):
 
 r = check(SigmoidForgotOneFactor.apply, [tensor(4, 5)])
 lesson.table(["op", "rel. error", "error/max|grad|", "reading", "gradcheck"],
-             [["sigmoid with backward s instead of s(1-s)", f"{r['rel']:.2g}", f"{r['scaled']:.2g}", verdict(r["scaled"]),
+             [["sigmoid with backward s instead of s(1-s)", f"{r['rel']:.2g}", f"{r['scaled']:.2g}",
+               verdict(r["scaled"]),
                "yes" if r["passed"] else "NO"]],
              title="3. A deliberately wrong backward:")
 
@@ -279,7 +281,8 @@ for eps in eps_values:
 lesson.table(["eps", "rel. error"], step_rows, title="Step size of the central difference, d/dx 3 tanh(x) at x = 0.7:")
 best = eps_values[int(np.argmin(step_errors))]
 lesson.say(f"Too large a step leaves truncation error (O(eps^2)), too small a step round-off (O(1e-16/eps)); "
-           f"here the smallest error came at eps = {best:.0e} (CS231n suggests about 1e-5: round-off ~ 1e-16/eps meets truncation ~ eps^2).")
+           f"here the smallest error came at eps = {best:.0e} (CS231n suggests about 1e-5: round-off ~ 1e-16/eps "
+           "meets truncation ~ eps^2).")
 
 plt = lesson.pyplot()
 if plt is not None:
@@ -291,7 +294,8 @@ if plt is not None:
     ax.set_xscale("log")
     ax.axvline(1e-7, color="gray", linestyle="--", label="1e-7: good (CS231n)")
     ax.axvline(1e-4, color="tab:red", linestyle=":", label="1e-4: suspicious above")
-    ax.set(xlabel="worst |analytic - numeric| / largest |gradient| (log scale; 1e-17 = exact)", title="Gradient check of every op (float64)")
+    ax.set(xlabel="worst |analytic - numeric| / largest |gradient| (log scale; 1e-17 = exact)",
+           title="Gradient check of every op (float64)")
     ax.legend(loc="lower right", fontsize=8)
     lesson.figure(fig, "gradcheck_per_op.png")
 

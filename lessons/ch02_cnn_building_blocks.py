@@ -5,18 +5,25 @@ CIFAR-10 subset with minidl.train.
 
     python lessons/ch02_cnn_building_blocks.py [--quick | --full] [--out DIR] [--seed N] [--device cpu|cuda]
 
-quick: 512 training images, 2 epochs; default: the 5,085-image subset, 6 epochs; full: 30 epochs on whatever
-minidl.data.cifar10() finds (the whole 50,000 images if MINIDL_DATA points at them).
+quick: 512 training images, 2 epochs; default: the 5,085-image subset, 15 epochs (about 2 minutes); full: 60
+epochs on whatever minidl.data.cifar10() finds (the whole 50,000 images if MINIDL_DATA points at them).
 """
-import math
+import os
 
-import numpy as np
+# Small convolutions gain little from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads made
+# training here several times slower; export OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) to override.
+if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
-import _lesson
-import minidl
-from minidl import functional as F
-from minidl import nn
-from minidl.analysis import check_gradients
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import _lesson  # noqa: E402
+import minidl  # noqa: E402
+from minidl import functional as F  # noqa: E402
+from minidl import nn  # noqa: E402
+from minidl.analysis import check_gradients  # noqa: E402
 
 lesson = _lesson.Lesson(2, "Convolution, batch norm, pooling, concatenation")
 rng = np.random.default_rng(lesson.seed)
@@ -213,7 +220,7 @@ class SmallCNN(nn.Module):
         return self.head(self.mix(x))                    # 64 x 8 x 8 -> 10 scores
 
 
-images, epochs = lesson.pick((512, 2), (None, 6), (None, 30))
+images, epochs = lesson.pick((512, 2), (None, 15), (None, 60))
 x_train, y_train, x_test, y_test = minidl.data.cifar10(subset=images, seed=lesson.seed)
 if lesson.mode == "quick":
     x_test, y_test = x_test[:300], y_test[:300]

@@ -1,0 +1,228 @@
+"""Chapter 4: highway networks (Srivastava, Greff, Schmidhuber 2015, arXiv 1505.00387 and 1507.06228). A highway
+unit mixes a transformation H(x) with its own input, element by element, under a learned gate:
+
+    y = T(x) * H(x) + C(x) * x,   C = 1 - T,   T(x) = sigmoid(W_T x + b_T)
+
+With b_T negative the unit starts close to the identity (carry), so a deep stack starts shallow in effect and
+opens its gates as it learns. We check the formula and its limits, look at the gates at initialisation for
+several gate biases, and train a deep highway net against the plain net of the same depth (chapter 3's recipe).
+
+    python lessons/ch04_highway.py [--quick | --full] [--out DIR] [--seed N] [--device cpu|cuda]
+
+quick:   plain56 and highway56 trained on 128 images at 16x16 for 2 epochs (too small to compare them: it checks
+         that the code runs).
+default: plain56, highway56 and highway56 with gate bias -2 on 1,200 images at 16x16 for 8 epochs (about 4 min).
+full:    the same at depth 110 and 32x32 on all the training images cifar10() finds, 30 epochs, crop + flip.
+"""
+import os
+
+# Small convolutions gain little from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads made
+# training here several times slower; export OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) to override.
+if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+import copy  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import _lesson  # noqa: E402
+import minidl  # noqa: E402
+from minidl import functional as F  # noqa: E402
+from minidl import nn  # noqa: E402
+from minidl.analysis import check_gradients, gate_statistics, gradient_flow  # noqa: E402
+from minidl.models import HighwayUnit  # noqa: E402
+from minidl.models.highway import default_gate_bias  # noqa: E402
+
+lesson = _lesson.Lesson(4, "Highway networks")
+rng = np.random.default_rng(lesson.seed)
+x_train, y_train, x_test, y_test = minidl.data.cifar10(seed=lesson.seed)
+
+
+# --------------------------------------------------------------------------------------------------
+# 1. One highway unit: the formula, and its two limits
+# --------------------------------------------------------------------------------------------------
+def parts(unit, x):
+    """T(x), H(x) and the carried x, computed from the unit's own sub-modules."""
+    t = F.sigmoid(unit.gate(x))
+    h = F.relu(unit.transform(x))
+    return t, h, unit.carry(x)
+
+
+def relative(a, b):
+    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
+
+
+print("1. One highway unit (16 channels, 8x8, batch 4; H = the plain CIFAR unit: conv-BN-ReLU-conv-BN-ReLU)\n")
+x = minidl.Tensor(rng.standard_normal((4, 16, 8, 8)).astype(np.float32), requires_grad=True)
+probe = rng.standard_normal((4, 16, 8, 8)).astype(np.float32)
+rows = []
+for bias in (-10.0, -3.0, 0.0, 3.0, 10.0):
+    minidl.manual_seed(lesson.seed)
+    unit = HighwayUnit(16, 16, gate_bias=bias)
+    y = unit(x)
+    t, h, carried = parts(unit, x)
+    formula = t.data * h.data + (1 - t.data) * carried.data
+    x.grad = None
+    (y * minidl.Tensor(probe)).sum().backward()  # x.grad = J^T probe; J = I gives back the probe itself
+    rows.append([f"{bias:+g}", float(t.data.mean()), float((1 - t.data).mean()),
+                 f"{np.abs(y.data - formula).max():.1e}",
+                 f"{relative(y.data, x.data):.3g}", f"{relative(y.data, h.data):.3g}",
+                 f"{relative(x.grad, probe):.3g}"])
+lesson.table(["gate bias b_T", "mean T", "mean C = 1-T", "|y - (T*H + C*x)|", "|y - x|/|x|", "|y - H|/|H|",
+              "|J^T r - r|/|r|"], rows)
+carry, transform = rows[0], rows[-1]
+if max(float(carry[4]), float(carry[6]), float(transform[5])) < 0.01:
+    lesson.say(f"With b_T = -10 the unit passes its input through (y differs from x by {carry[4]} relative, its "
+               f"Jacobian from the identity by {carry[6]}); with b_T = +10 it is the plain unit (y differs from H(x) "
+               f"by {transform[5]}). T never reaches 0 or 1 exactly: mean T = {carry[1]:.2g} and {transform[1]:.6f}.")
+else:
+    lesson.say(f"At b_T = -10, |y - x|/|x| = {carry[4]}; at b_T = +10, |y - H|/|H| = {transform[5]}.")
+
+unit = HighwayUnit(3, 3, gate_bias=-1.0).double()
+inputs = [minidl.Tensor(rng.standard_normal((2, 3, 4, 4)), requires_grad=True)]
+worst = max(w.abs_error for w in check_gradients(unit, inputs, max_elements=lesson.pick(16, 96, 96)))
+lesson.say(f"Gradient check of a float64 highway unit (batch-norm in training mode): worst |analytic - numeric| "
+           f"{worst:.1e}.\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. Gate-bias initialisation: how open are the gates of a deep highway net at initialisation?
+# --------------------------------------------------------------------------------------------------
+DEPTH = lesson.pick(56, 56, 110)
+GATE_BIAS = default_gate_bias(DEPTH)
+chosen = rng.choice(len(y_train), lesson.pick(16, 64, 128), replace=False)
+batch, labels_of_batch = x_train[chosen], y_train[chosen]
+not_gate = lambda name, module: isinstance(module, nn.Conv2d) and not name.endswith("gate")  # noqa: E731
+print(f"2. highway{DEPTH} at initialisation ({(DEPTH - 2) // 2} highway units), one batch of {len(batch)} images\n")
+rows = []
+BIASES = lesson.pick({0.0, -2.0}, {0.0, -1.0, -2.0, -3.0}, {0.0, -1.0, -2.0, -3.0}) | {GATE_BIAS}
+for bias in sorted(BIASES, reverse=True):  # the zoo's default bias (-6 for these depths) comes last
+    minidl.manual_seed(lesson.seed)
+    model = minidl.models.create(f"highway{DEPTH}", gate_bias=bias).to(lesson.device)
+    stats = gate_statistics(model, batch)
+    flow = gradient_flow(model, batch, labels_of_batch, layers=not_gate)
+    rows.append([f"{bias:+g}", f"{1 / (1 + np.exp(-bias)):.4f}", f"{stats.mean.mean():.4f}",
+                 f"{stats.mean.min():.4f}-{stats.mean.max():.4f}", f"{stats.std_over_examples.mean():.4f}",
+                 f"{flow.ratio[0]:.3g}", f"{np.median(flow.ratio[1:]):.3g}"])
+minidl.manual_seed(lesson.seed)
+flow = gradient_flow(minidl.models.create(f"plain{DEPTH}").to(lesson.device), batch, labels_of_batch, layers=nn.Conv2d)
+rows.append([f"plain{DEPTH}", "-", "(T = 1)", "-", "-", f"{flow.ratio[0]:.3g}", f"{np.median(flow.ratio[1:]):.3g}"])
+lesson.table(["gate bias", "sigmoid(b)", "mean T", "range over units", "sd over examples",
+              "|dL/dW|/|W| stem conv", "median over H convs"], rows)
+print(f"(The gate is a 1x1 conv with He-initialised weights, so W_T x spreads T around sigmoid(b). The zoo's default\n"
+      f" bias for depth {DEPTH} is {GATE_BIAS:g}: -1/-2/-3 for depth ~10/20/30 as Srivastava et al. suggest, capped\n"
+      " at -6.)")
+means = [float(r[2]) for r in rows[:-1]]
+trend = ("The more negative b_T, the more each unit carries its input: " if all(np.diff(means) < 0) else
+         "Mean T does not fall steadily with b_T here: ")
+lesson.say(trend + f"mean T goes from {rows[0][2]} (b = 0) to {rows[-2][2]} (b = {GATE_BIAS:g}). The relative "
+           f"gradient of the first conv (an SGD step at lr 0.1 moves it by 0.1 x this) is {rows[0][5]} at b = 0, "
+           f"{rows[-2][5]} at b = {GATE_BIAS:g} and {rows[-1][5]} in plain{DEPTH}; the gradient reaching each "
+           f"transform H is T times the gradient of the unit's output, and their median relative gradient goes "
+           f"from {rows[0][6]} to {rows[-2][6]} (plain{DEPTH}: {rows[-1][6]}).\n")
+
+
+# --------------------------------------------------------------------------------------------------
+# 3. Training: a deep highway net against the plain net of the same depth
+# --------------------------------------------------------------------------------------------------
+def halve(x):
+    """2x2 averages: 32x32 -> 16x16 images, a quarter of the convolution work for the same networks."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5)).astype(x.dtype)
+
+
+IMAGES, EPOCHS, TEST = lesson.pick((128, 2, 200), (1200, 8, 500), (None, 30, None))
+keep = minidl.data.balanced_subset(y_train, IMAGES, lesson.seed) if IMAGES else np.arange(len(y_train))
+data = (x_train[keep], y_train[keep], x_test[:TEST], y_test[:TEST])
+if lesson.mode != "full":
+    data = (halve(data[0]), data[1], halve(data[2]), data[3])
+augment = lesson.mode == "full"
+size = data[0].shape[-1]
+steps = EPOCHS * -(-len(data[1]) // 128)
+PLAIN, HIGHWAY, LOW_BIAS = f"plain{DEPTH}", f"highway{DEPTH} (b_T={GATE_BIAS:g})", f"highway{DEPTH} (b_T=-2)"
+RUNS = {PLAIN: (PLAIN, {}), HIGHWAY: (f"highway{DEPTH}", {})}  # label: (zoo name, keyword arguments)
+if lesson.mode != "quick":
+    RUNS[LOW_BIAS] = (f"highway{DEPTH}", {"gate_bias": -2.0})
+print(f"3. Training {', '.join(RUNS)} (the zoo's gate bias is {GATE_BIAS:g}) on {len(data[1]):,} images at "
+      f"{size}x{size} for {EPOCHS} epochs = {steps} SGD steps (test: {len(data[3]):,}); chapter 3's recipe: SGD "
+      f"momentum 0.9, lr 0.1 with a two-epoch warm-up from 0.01, cosine, weight decay 5e-4, batch 128, "
+      f"{'crop + flip' if augment else 'no augmentation'}.\n")
+histories, final = {}, {}
+train_batch = halve(batch) if lesson.mode != "full" else batch  # gate activity is read on this batch
+for label, (name, kwargs) in RUNS.items():
+    minidl.manual_seed(lesson.seed)
+    model = minidl.models.create(name, **kwargs)
+    if label == HIGHWAY:  # read the gates of a copy: gate_statistics in train mode updates BN statistics
+        trained, before = model, gate_statistics(copy.deepcopy(model), train_batch)
+    histories[label] = minidl.train(model, data=data, epochs=EPOCHS, batch_size=128, lr=0.1, warmup_epochs=2,
+                                    augment=augment, seed=lesson.seed, device=lesson.device,
+                                    progress=lesson.mode != "quick")
+    final[label] = (1 - minidl.evaluate(model, data[:2]).accuracy, 1 - histories[label].final["test_acc"])
+lesson.table(["epoch"] + [f"{m} train err %" for m in histories],
+             [[e + 1] + [f"{100 * (1 - h[e]['train_acc']):.1f}" for h in histories.values()] for e in range(EPOCHS)],
+             title="Training error during each epoch (running average, train mode):")
+lesson.table(["model", "final training error %", "test error %"],
+             [[m, f"{100 * tr:.1f}", f"{100 * te:.1f}"] for m, (tr, te) in final.items()])
+plain, highway = final[PLAIN][0], final[HIGHWAY][0]
+if lesson.mode == "quick":
+    lesson.say(f"Quick run: {PLAIN} ended at {100 * plain:.1f}% training error, {HIGHWAY} at {100 * highway:.1f}%; "
+               f"{len(data[1])} images and {steps} steps are too few to compare them.")
+else:
+    if plain > 0.85 and highway < plain - 0.05:
+        lesson.say(f"{HIGHWAY} trains where {PLAIN} stays near chance: {100 * highway:.1f}% vs {100 * plain:.1f}% "
+                   "training error (chance: 90%).")
+    else:
+        lesson.say(f"{HIGHWAY} ended at {100 * highway:.1f}% training error, {PLAIN} at {100 * plain:.1f}% "
+                   "(chance: 90%).")
+    low = final[LOW_BIAS][0]
+    outcome = (f"higher than the {100 * highway:.1f}% of the more carrying start: the gate-bias initialisation "
+               "matters at this depth" if highway < low - 0.05 else
+               f"lower than the {100 * highway:.1f}% with b_T = {GATE_BIAS:g}: here the less carrying start trained "
+               "better" if low < highway - 0.05 else
+               f"about the same as with b_T = {GATE_BIAS:g} ({100 * highway:.1f}%)")
+    lesson.say(f"With gate bias -2 instead of {GATE_BIAS:g}, highway{DEPTH} ended at {100 * low:.1f}% training "
+               f"error, {outcome}.")
+
+# Gate activity (Srivastava et al. 2015, Fig. 2) before and after training, on one batch in train mode.
+after = gate_statistics(trained, train_batch)
+print()
+step = max(1, len(after.names) // 9)
+lesson.table(["gate", "mean T at init", "after training", "sd over examples after"],
+             [[after.names[i], f"{before.mean[i]:.4f}", f"{after.mean[i]:.4f}", f"{after.std_over_examples[i]:.4f}"]
+              for i in range(0, len(after.names), step)],
+             title=f"Transform-gate activity, one unit in {step} ({len(train_batch)} training images, train mode):")
+opened = after.mean > before.mean
+lesson.say(f"After {EPOCHS} epochs the mean gate opened in {int(opened.sum())} of {len(opened)} units (mean T over "
+           f"units {before.mean.mean():.4f} -> {after.mean.mean():.4f}, largest {after.mean.max():.4f} in "
+           f"{after.names[int(after.mean.argmax())]}).")
+if lesson.mode == "quick":
+    lesson.say(f"(quick mode: {steps} SGD steps are too few for the gates to move much.)")
+
+plt = lesson.pyplot()
+if plt is not None:
+    fig, (ax_gate, ax_err) = plt.subplots(1, 2, figsize=(12, 4.3))
+    units = np.arange(1, len(after.names) + 1)
+    ax_gate.errorbar(units, before.mean, yerr=before.std_over_examples, marker=".", capsize=2,
+                     label="at initialisation")
+    ax_gate.errorbar(units, after.mean, yerr=after.std_over_examples, marker="o", capsize=2,
+                     label=f"after {EPOCHS} epochs")
+    ax_gate.axhline(1 / (1 + np.exp(-GATE_BIAS)), color="gray", linestyle=":", label=f"sigmoid(b_T = {GATE_BIAS:g})")
+    ax_gate.set_yscale("log")
+    ax_gate.set(xlabel="highway unit (1 = next to the input)", ylabel="mean transform gate T (log scale)",
+                title=f"highway{DEPTH}: gate activity (bars: sd over examples)")
+    ax_gate.legend(fontsize=8)
+    ax_gate.grid(alpha=0.3, which="both")
+    for i, (name, h) in enumerate(histories.items()):
+        ax_err.plot(h.column("epoch"), [100 * (1 - a) for a in h.column("train_acc")], "-o", color=f"C{i}",
+                    label=f"{name} training")
+        ax_err.plot(h.column("epoch"), [100 * (1 - a) for a in h.column("test_acc")], "--", color=f"C{i}",
+                    alpha=0.6, label=f"{name} test")
+    ax_err.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance")
+    ax_err.set(xlabel="epoch", ylabel="error (%)", ylim=(0, 100),
+               title=f"{len(data[1]):,} images at {size}x{size}, {EPOCHS} epochs")
+    ax_err.set_xticks(range(1, EPOCHS + 1))
+    ax_err.legend(fontsize=8)
+    ax_err.grid(alpha=0.3)
+    lesson.figure(fig, "highway_gates_and_training.png")
+
+lesson.done()
