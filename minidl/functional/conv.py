@@ -20,7 +20,7 @@ class Conv2d(Function):
             y, saved = _conv_winograd.forward(to_nhwc(x), weight, pads, keep_tiles=need_w)
         else:
             self.path = _conv_im2col
-            y, saved = _conv_im2col.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_cols=need_w)
+            y, saved = _conv_im2col.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
         if bias is not None:
             y += bias  # NHWC: the bias runs along the contiguous last axis
         self.has_bias = bias is not None

@@ -7,7 +7,7 @@ import pytest
 import minidl
 from minidl import functional as F
 from minidl.analysis import gradcheck
-from minidl.functional import _conv_threads, _conv_winograd
+from minidl.functional import _conv_im2col, _conv_threads, _conv_winograd
 
 
 def as_pair(value):
@@ -121,6 +121,28 @@ def test_winograd_in_chunks_of_images(rng, monkeypatch, size):
     F.conv2d(one_chunk_x, one_chunk_w, padding=1).backward(grad_y)
     np.testing.assert_allclose(xt.grad, one_chunk_x.grad, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(wt.grad, one_chunk_w.grad, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("w_shape, stride, padding, dilation, groups", [
+    ((4, 3, 3, 3), 2, 1, 1, 1), ((4, 3, 1, 1), 1, 0, 1, 1), ((6, 1, 1, 1), 1, 0, 1, 3), ((4, 3, 3, 3), 1, 2, 2, 1),
+    ((4, 3, 2, 2), 1, 2, 1, 1), ((6, 1, 3, 3), (2, 1), 1, 1, 3)],
+    ids=["stride2", "pointwise", "pointwise-groups", "dilated", "col2im-stride1", "depthwise"])
+def test_im2col_in_chunks_and_row_blocks(rng, monkeypatch, w_shape, stride, padding, dilation, groups):
+    """Force one image per chunk and GEMMs cut into blocks of 5 rows; results must not change."""
+    x, w = rng.standard_normal((3, 3, 7, 6)), rng.standard_normal(w_shape)
+    results = []
+    for cut in (False, True):
+        if cut:
+            for name, value in (("CHUNK_BYTES", 1), ("ONE_THREAD_WORK", 1), ("MIN_BLOCK_ROWS", 5)):
+                monkeypatch.setattr(_conv_im2col, name, value)
+        xt, wt = minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)
+        out = F.conv2d(xt, wt, None, stride, padding, dilation, groups)
+        out.backward(np.cos(np.arange(out.data.size)).reshape(out.shape))
+        results.append((out.data, xt.grad, wt.grad))
+    np.testing.assert_allclose(results[1][0], reference_conv2d(x, w, None, stride, padding, dilation, groups),
+                               rtol=1e-12, atol=1e-12)
+    for whole, cut in zip(*results):
+        np.testing.assert_allclose(cut, whole, rtol=1e-12, atol=1e-12)
 
 
 def test_run_parallel_keeps_order_raises_and_honours_one_thread(monkeypatch):
