@@ -38,16 +38,36 @@ def _offsets(kernel, stride, out):
                    slice(v, v + stride[1] * (out[1] - 1) + 1, stride[1]))
 
 
+def _channels_last(x):
+    """True for channels-last memory (what conv2d returns); pools hand back results and gradients alike."""
+    return x.strides[1] < x.strides[3]
+
+
+def _full(xp, shape, value, dtype, channels_last):
+    """xp.full(shape (N, C, H, W), value) (uninitialised for value None), laid out channels-last when asked."""
+    make = xp.empty if value is None else lambda s, dtype: xp.full(s, value, dtype=dtype)
+    if not channels_last:
+        return make(shape, dtype=dtype)
+    n, c, h, w = shape
+    return make((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
+
+
 def _padded(x, padding, value):
     """x surrounded by `padding` rows/cols of `value` (x itself when there is no padding)."""
     if padding == (0, 0):
         return x
-    xp = backend.get_array_module(x)
     n, c, h, w = x.shape
     (ph, pw) = padding
-    out = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    out = _full(backend.get_array_module(x), (n, c, h + 2 * ph, w + 2 * pw), value, x.dtype, _channels_last(x))
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
+
+
+def _grad_buffer(xp, geometry, dtype):
+    """Zeros of the padded input's shape and layout, for the input gradient to be accumulated in."""
+    shape, _, _, padding, _, channels_last = geometry
+    padded = (shape[0], shape[1], shape[2] + 2 * padding[0], shape[3] + 2 * padding[1])
+    return _full(xp, padded, 0, dtype, channels_last)
 
 
 def _crop(padded, padding, shape):
@@ -59,14 +79,14 @@ class MaxPool2d(Function):
     def forward(self, x, kernel, stride, padding, out):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, -xp.inf)
-        self.geometry = (x.shape, kernel, stride, padding, out)
+        self.geometry = (x.shape, kernel, stride, padding, out, _channels_last(x))
         best = index = None
         for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
             values = xpad[:, :, rows, cols]
             if best is None:
                 best = xp.empty_like(values)  # same strides as the input slice
                 best[...] = values
-                index = xp.zeros(best.shape, xp.uint8 if kernel[0] * kernel[1] <= 256 else xp.int32)
+                index = xp.zeros_like(best, dtype=xp.uint8 if kernel[0] * kernel[1] <= 256 else xp.int32)
                 continue
             # Strictly larger keeps the first maximum of a window on ties; a NaN wins and then stays (PyTorch).
             wins = values > best
@@ -78,9 +98,9 @@ class MaxPool2d(Function):
 
     def backward(self, grad):
         (index,) = self.saved
-        shape, kernel, stride, padding, out = self.geometry
+        shape, kernel, stride, padding, out, _ = self.geometry
         xp = backend.get_array_module(grad)
-        gpad = xp.zeros((shape[0], shape[1], shape[2] + 2 * padding[0], shape[3] + 2 * padding[1]), grad.dtype)
+        gpad = _grad_buffer(xp, self.geometry, grad.dtype)
         for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
             target = gpad[:, :, rows, cols]
             target += grad * (index == k)  # float * bool stays float; += accumulates overlapping windows
@@ -91,7 +111,7 @@ class AvgPool2d(Function):
     def forward(self, x, kernel, stride, padding, out, count_include_pad):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, 0)
-        self.geometry = (x.shape, kernel, stride, padding, out)
+        self.geometry = (x.shape, kernel, stride, padding, out, _channels_last(x))
         total = None
         for rows, cols in _offsets(kernel, stride, out):
             if total is None:
@@ -108,10 +128,10 @@ class AvgPool2d(Function):
         return total
 
     def backward(self, grad):
-        shape, kernel, stride, padding, out = self.geometry
+        shape, kernel, stride, padding, out, _ = self.geometry
         xp = backend.get_array_module(grad)
         share = grad / self.divisor
-        gpad = xp.zeros((shape[0], shape[1], shape[2] + 2 * padding[0], shape[3] + 2 * padding[1]), grad.dtype)
+        gpad = _grad_buffer(xp, self.geometry, grad.dtype)
         for rows, cols in _offsets(kernel, stride, out):
             target = gpad[:, :, rows, cols]
             target += share
@@ -122,16 +142,13 @@ class GlobalAvgPool2d(Function):
     """adaptive_avg_pool2d(x, 1): a plain mean over H and W; its gradient spreads evenly over the image."""
 
     def forward(self, x):
-        self.shape = x.shape
-        self.channels_last = x.strides[1] < x.strides[3]  # e.g. a conv2d output: hand the gradient back alike
+        self.shape, self.channels_last = x.shape, _channels_last(x)
         return x.mean(axis=(2, 3), keepdims=True)
 
     def backward(self, grad):
         xp = backend.get_array_module(grad)
-        n, c, h, w = self.shape
-        out = xp.empty((n, h, w, c), grad.dtype).transpose(0, 3, 1, 2) if self.channels_last else \
-            xp.empty(self.shape, grad.dtype)
-        out[...] = grad / (h * w)
+        out = _full(xp, self.shape, None, grad.dtype, self.channels_last)
+        out[...] = grad / (self.shape[2] * self.shape[3])
         return (out,)
 
 
@@ -139,11 +156,16 @@ class AdaptiveAvgPool2d(Function):
     """y = P_h x P_w^T with averaging matrices: row i of P_h is 1/len over rows [floor(iH/oh), ceil((i+1)H/oh))."""
 
     def forward(self, x, rows, cols):
-        self.rows, self.cols = rows, cols
+        self.rows, self.cols, self.channels_last = rows, cols, _channels_last(x)
         return rows @ x @ cols.T
 
     def backward(self, grad):
-        return self.rows.T @ grad @ self.cols, None, None
+        grad_x = self.rows.T @ grad @ self.cols
+        if self.channels_last:  # hand the gradient back in the input's layout
+            same_layout = _full(backend.get_array_module(grad), grad_x.shape, None, grad_x.dtype, True)
+            same_layout[...] = grad_x
+            grad_x = same_layout
+        return grad_x, None, None
 
 
 def _averaging_matrix(xp, size, out, dtype):

@@ -142,6 +142,7 @@ def test_pools_accept_channels_last_views_from_conv(rng):
         fn(ref).backward(np.ones(out.shape))
         np.testing.assert_allclose(out.data, fn(contiguous).data, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(t.grad, ref.grad, rtol=1e-12, atol=1e-12)
+        assert t.grad.strides[1] == t.grad.itemsize  # the gradient keeps the input's channels-last layout
 
 
 BAD = [
