@@ -43,7 +43,7 @@ class Geometry:
         self.pointwise = (self.kh, self.kw, self.hp, self.wp) == (1, 1, self.h, self.w) and stride == (1, 1)
         self.cpu = backend.device_of(x_nhwc) != "cuda"
         per_image = self.ho * self.wo * self.depth * groups * x_nhwc.itemsize
-        self.chunk = max(1, min(self.n, CHUNK_BYTES // per_image)) if self.cpu else self.n
+        self.chunk = max(1, min(self.n, CHUNK_BYTES // per_image) if self.cpu else self.n)
 
     def chunks(self):
         """(first image, last image + 1) of each chunk."""
@@ -145,7 +145,8 @@ def backward(grad_nhwc, saved, need_input, need_weight):
     shares = run_parallel(chunk, geo.chunks())
     grad_w = None
     if need_weight:
-        grad_w = sum(shares[1:], shares[0]).reshape(geo.o, geo.kh, geo.kw, geo.cg).transpose(0, 3, 1, 2)
+        grad_w = sum(shares, xp.zeros_like(w.transpose(0, 2, 1)))  # (groups, O/g, K)
+        grad_w = grad_w.reshape(geo.o, geo.kh, geo.kw, geo.cg).transpose(0, 3, 1, 2)
         grad_w = xp.ascontiguousarray(grad_w)
     if need_input and not (geo.pointwise or by_conv):
         grad_x = grad_x[:, geo.top:geo.top + geo.h, geo.left:geo.left + geo.w]

@@ -100,10 +100,10 @@ class Geometry:
         self.even = self.ho == OUT * self.th and self.wo == OUT * self.tw
         per_image = self.th * self.tw
         if backend.device_of(x_nhwc) == "cuda":
-            self.chunk = self.n
+            self.chunk = max(1, self.n)
         else:
             fit = CHUNK_BYTES // (TILE * TILE * per_image * max(self.c, self.o) * x_nhwc.itemsize)
-            self.chunk = min(self.n, max(1, fit, math.ceil(MIN_CHUNK_TILES / per_image)))
+            self.chunk = max(1, min(self.n, max(fit, math.ceil(MIN_CHUNK_TILES / per_image))))
 
     def chunks(self):
         """(first image, last image + 1, first tile, last tile + 1) of each chunk."""
@@ -242,6 +242,6 @@ def backward(grad_nhwc, saved, need_input, need_weight):
         return du
 
     shares = run_parallel(chunk, geo.chunks())
-    grad_w = filter_transform_adjoint(xp, sum(shares[1:], shares[0]), g) if need_weight else None
+    grad_w = filter_transform_adjoint(xp, sum(shares, xp.zeros_like(u)), g) if need_weight else None
     grad_x = grad_pad[:, geo.top:geo.top + geo.h, geo.left:geo.left + geo.w] if need_input else None
     return grad_x, grad_w

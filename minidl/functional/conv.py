@@ -4,6 +4,8 @@
 multiplications and runs on all cores (_conv_winograd.py); everything else goes to im2col + GEMM
 (_conv_im2col.py). Both compute in NHWC and return NCHW-shaped views of NHWC memory (_conv_layout.py).
 """
+import numbers
+
 from ..autograd.function import Function
 from . import _conv_im2col, _conv_winograd
 from ._conv_layout import to_nchw, to_nhwc
@@ -68,10 +70,9 @@ def _check(x, w, b, groups):
     require_float(OP, w, "weight")
     if x.dtype != w.dtype:
         raise TypeError(f"{OP}: input dtype {x.dtype} and weight dtype {w.dtype} differ; convert one of them")
-    if not isinstance(groups, int) or isinstance(groups, bool) or groups < 1:
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{OP}: groups must be a positive int, got {groups!r}")
-    n, c, h, width = x.shape
-    o = w.shape[0]
+    c, o = x.shape[1], w.shape[0]
     if c % groups or o % groups:
         raise ValueError(f"{OP}: groups={groups} must divide both the input channels ({c}) and the output "
                          f"channels ({o}); input {tuple(x.shape)}, weight {tuple(w.shape)}")
@@ -104,4 +105,4 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if reach[0] > size[0] or reach[1] > size[1]:
         raise ValueError(f"{OP}: kernel {kernel} with dilation {dilation} spans {reach}, larger than the padded "
                          f"input {size} (input {tuple(x.shape)}, padding {padding!r}); the output would be empty")
-    return Conv2d.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=groups)
+    return Conv2d.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups))

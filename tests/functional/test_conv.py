@@ -173,6 +173,16 @@ def test_winograd_is_used_for_3x3_stride_1_only():
     assert not _conv_winograd.applicable((8, 8, 3, 3), (1, 1), (1, 1), 1, f16)
 
 
+@pytest.mark.parametrize("stride", [1, 2], ids=["winograd", "im2col"])
+def test_empty_batch(stride):
+    x, w = minidl.Tensor(np.zeros((0, 3, 8, 8)), requires_grad=True), minidl.Tensor(np.ones((4, 3, 3, 3)),
+                                                                                     requires_grad=True)
+    out = F.conv2d(x, w, stride=stride, padding=1, groups=np.int64(1))
+    out.sum().backward()
+    assert out.shape == (0, 4, 8 // stride, 8 // stride) and x.grad.shape == x.shape
+    np.testing.assert_array_equal(w.grad, np.zeros((4, 3, 3, 3)))
+
+
 def test_bias_only_gradient(rng):
     x, w, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), minidl.Tensor(np.zeros(4),
                                                                                                    requires_grad=True)
