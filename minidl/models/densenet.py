@@ -6,12 +6,17 @@ resolution and, with compression theta < 1, the channels. `densenet(depth, growt
 compression)` builds any variant; the layout (stem of 16 maps, or 2k for DenseNet-BC; BN-ReLU before every
 conv, also in transitions; a final BN-ReLU) reproduces the paper's parameter counts exactly: 1,019,722 for
 L=40, k=12 and 769,162 for BC L=100, k=12. Each layer concatenates with F.cat, so stored feature maps grow
-quadratically with block depth (the memory-efficient form of Pleiss et al. 2017 is not implemented).
+quadratically with block depth; `memory_efficient=True` (Pleiss et al. 2017, arXiv 1707.06990) passes
+the list of feature maps instead and recomputes each layer's concatenation, BN, ReLU and first conv in
+backward (minidl.checkpoint), so that they are never stored: the same values and gradients, less memory.
 """
 import math
 
 from .. import functional as F
 from .. import nn
+from ..autograd.grad_mode import is_grad_enabled
+from ..checkpoint import checkpoint
+from . import densenet_efficient
 from .common import CifarNet, conv1x1, conv3x3
 from .registry import register
 
@@ -20,7 +25,7 @@ class DenseLayer(nn.Module):
     """[x_0..x_{l-1}] -> [x_0..x_{l-1}, H_l([x_0..x_{l-1}])] with H_l = BN-ReLU-conv3x3(k), or for DenseNet-B
     BN-ReLU-conv1x1(4k)-BN-ReLU-conv3x3(k) (arXiv 1608.06993, eq. 2 and Sec. 3 "Bottleneck layers")."""
 
-    def __init__(self, in_channels, growth_rate, bottleneck=False):
+    def __init__(self, in_channels, growth_rate, bottleneck=False, memory_efficient=False):
         super().__init__()
         layers = []
         if bottleneck:
@@ -28,9 +33,37 @@ class DenseLayer(nn.Module):
             in_channels = 4 * growth_rate
         layers += [nn.BatchNorm2d(in_channels), nn.ReLU(), conv3x3(in_channels, growth_rate)]
         self.h = nn.Sequential(*layers)
+        self.memory_efficient = memory_efficient
 
     def forward(self, x):
-        return F.cat([x, self.h(x)], dim=1)
+        if not self.memory_efficient:
+            return F.cat([x, self.h(x)], dim=1)
+        # memory-efficient: x is the list [x_0, ..., x_{l-1}] and the list grows by one map per layer
+        features = x if isinstance(x, list) else [x]
+        norm, conv = self.h[0], self.h[2]
+        if not (self.training and is_grad_enabled()):  # nothing is stored for backward anyway
+            first = self._first_conv(*features)
+        elif densenet_efficient.applies(norm, conv):  # DenseNet-B: a dedicated op, see densenet_efficient.py
+            first = densenet_efficient.dense_input(features, norm, conv)
+        else:
+            first = checkpoint(self._first_conv, *features, preserve=[norm])
+        return features + [self.h[3:](first)]
+
+    def _first_conv(self, *features):
+        """conv(ReLU(BN([x_0..x_{l-1}]))): the part whose arrays grow with the depth of the block."""
+        return self.h[2](self.h[1](self.h[0](F.cat(list(features), dim=1))))
+
+
+def join_features(x):
+    """A memory-efficient block's list of feature maps as one concatenated tensor."""
+    return F.cat(x, dim=1) if isinstance(x, list) else x
+
+
+class JoinFeatures(nn.Module):
+    """Ends the last memory-efficient block: concatenates its list of feature maps (no parameters)."""
+
+    def forward(self, x):
+        return join_features(x)
 
 
 class Transition(nn.Module):
@@ -44,12 +77,15 @@ class Transition(nn.Module):
         self.pool = nn.AvgPool2d(2)
 
     def forward(self, x):
-        return self.pool(self.conv(F.relu(self.norm(x))))
+        return self.pool(self.conv(F.relu(self.norm(join_features(x)))))
 
 
-def densenet(depth, growth_rate=12, bottleneck=False, compression=1.0, num_classes=10, stem_channels=None):
+def densenet(depth, growth_rate=12, bottleneck=False, compression=1.0, num_classes=10, stem_channels=None,
+             memory_efficient=False):
     """DenseNet(-B, -C, -BC) of the given depth; layers per block = (depth - 4) / 3, halved with bottlenecks
-    (each then has two convs). stem_channels defaults to 2k for DenseNet-BC and 16 otherwise."""
+    (each then has two convs). stem_channels defaults to 2k for DenseNet-BC and 16 otherwise.
+    memory_efficient=True recomputes what grows with block depth in backward (see the module docstring);
+    parameters and state_dict keys are the same either way."""
     per_block, remainder = divmod(depth - 4, 6 if bottleneck else 3)
     if remainder or per_block < 1:
         rule = "6N + 4 with bottleneck layers" if bottleneck else "3N + 4"
@@ -62,12 +98,14 @@ def densenet(depth, growth_rate=12, bottleneck=False, compression=1.0, num_class
     for b in range(3):
         layers = []
         for _ in range(per_block):
-            layers.append(DenseLayer(channels, growth_rate, bottleneck))
+            layers.append(DenseLayer(channels, growth_rate, bottleneck, memory_efficient))
             channels += growth_rate
         if b < 2:
             out = math.floor(compression * channels)
             layers.append(Transition(channels, out))
             channels = out
+        elif memory_efficient:
+            layers.append(JoinFeatures())  # last in the block, so no state_dict key moves
         stages.append(nn.Sequential(*layers))
     return CifarNet(conv3x3(3, stem_channels), nn.Sequential(*stages), channels, num_classes, final_norm=True)
 
