@@ -36,7 +36,8 @@ def set_threads(threads):
 
 
 def import_minidl():
-    sys.path.insert(0, ROOT)
+    """minidl from this checkout, or from the folder named by BENCH_MINIDL_ROOT (to time another version)."""
+    sys.path.insert(0, os.environ.get("BENCH_MINIDL_ROOT", ROOT))
     import minidl
     return minidl
 
