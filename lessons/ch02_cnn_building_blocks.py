@@ -230,6 +230,7 @@ print(f"5. Training a small CNN ({params:,} parameters) on {len(x_train):,} CIFA
       f"testing on {len(x_test):,}: SGD momentum 0.9, lr 0.1 cosine, weight decay 5e-4, batch 128, crop + flip\n")
 history = minidl.train(model, data=(x_train, y_train, x_test, y_test), epochs=epochs, batch_size=128, lr=0.1,
                        seed=lesson.seed, device=lesson.device, progress=lesson.mode != "quick")
+print("(train loss/acc: running averages over each epoch's augmented batches; test: the whole test set after it)")
 lesson.table(["epoch", "train loss", "train acc %", "test loss", "test acc %", "lr", "seconds"],
              [[r["epoch"], r["train_loss"], 100 * r["train_acc"], r["test_loss"], 100 * r["test_acc"], r["lr"],
                r["seconds"]] for r in history])

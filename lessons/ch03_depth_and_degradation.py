@@ -76,14 +76,14 @@ def describe(name):
     g = flows[name]["grad"]
     ratio = g[0] / g[-1]
     if ratio > 10:
-        return f"{name}: the gradient GROWS toward the input, {ratio:.3g}x larger at the first conv than at the last"
+        return f"{name}: the gradient GROWS toward the input, {ratio:.3g}x larger at the first conv than at the last."
     if ratio < 0.1:
-        return f"{name}: the gradient SHRINKS toward the input, {1 / ratio:.3g}x smaller at the first conv"
-    return f"{name}: the gradient stays within a factor 10 from last conv to first ({ratio:.3g}x)"
+        return f"{name}: the gradient SHRINKS toward the input, {1 / ratio:.3g}x smaller at the first conv."
+    return f"{name}: the gradient stays within a factor 10 from the last conv to the first ({ratio:.3g}x)."
 
 
 for depth in DEPTHS:
-    lesson.say(describe(f"plain{depth}") + "; " + describe(f"resnet{depth}").split(": ", 1)[1] + f" in resnet{depth}.")
+    lesson.say(describe(f"plain{depth}") + "  " + describe(f"resnet{depth}"))
 deepest = f"plain{DEPTHS[-1]}"
 step = LR * flows[deepest]["ratio"][0]
 vanished = [d for d in DEPTHS if flows[f"plain{d}"]["grad"][0] < 0.1 * flows[f"plain{d}"]["grad"][-1]]

@@ -202,14 +202,14 @@ plt = lesson.pyplot()
 if plt is not None:
     fig, (ax_gate, ax_err) = plt.subplots(1, 2, figsize=(12, 4.3))
     units = np.arange(1, len(after.names) + 1)
-    ax_gate.errorbar(units, before.mean, yerr=before.std_over_examples, marker=".", capsize=2,
-                     label="at initialisation")
-    ax_gate.errorbar(units, after.mean, yerr=after.std_over_examples, marker="o", capsize=2,
-                     label=f"after {EPOCHS} epochs")
+    for stats, style, label in ((before, ".-", "at initialisation"), (after, "o-", f"after {EPOCHS} epochs")):
+        line, = ax_gate.plot(units, stats.mean, style, label=label)
+        p10, p90 = np.percentile(stats.per_example, [10, 90], axis=0)  # spread of each example's mean T
+        ax_gate.fill_between(units, p10, p90, color=line.get_color(), alpha=0.2)
     ax_gate.axhline(1 / (1 + np.exp(-GATE_BIAS)), color="gray", linestyle=":", label=f"sigmoid(b_T = {GATE_BIAS:g})")
     ax_gate.set_yscale("log")
     ax_gate.set(xlabel="highway unit (1 = next to the input)", ylabel="mean transform gate T (log scale)",
-                title=f"highway{DEPTH}: gate activity (bars: sd over examples)")
+                title=f"highway{DEPTH}: gate activity (bands: 10-90% of examples)")
     ax_gate.legend(fontsize=8)
     ax_gate.grid(alpha=0.3, which="both")
     for i, (name, h) in enumerate(histories.items()):
@@ -219,7 +219,7 @@ if plt is not None:
                     alpha=0.6, label=f"{name} test")
     ax_err.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance")
     ax_err.set(xlabel="epoch", ylabel="error (%)", ylim=(0, 100),
-               title=f"{len(data[1]):,} images at {size}x{size}, {EPOCHS} epochs")
+               title=f"Training: {len(data[1]):,} images at {size}x{size}, {EPOCHS} epochs")
     ax_err.set_xticks(range(1, EPOCHS + 1))
     ax_err.legend(fontsize=8)
     ax_err.grid(alpha=0.3)
