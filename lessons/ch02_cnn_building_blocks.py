@@ -5,7 +5,7 @@ CIFAR-10 subset with minidl.train.
 
     python lessons/ch02_cnn_building_blocks.py [--quick | --full] [--out DIR] [--seed N] [--device cpu|cuda]
 
-quick: 512 training images, 2 epochs; default: the 5,085-image subset, 15 epochs (about 2 minutes); full: 60
+quick: 512 training images, 2 epochs; default: the 5,085-image subset, 15 epochs (about 1 minute); full: 60
 epochs on whatever minidl.data.cifar10() finds (the whole 50,000 images if MINIDL_DATA points at them).
 """
 import os
@@ -258,7 +258,7 @@ if plt is not None:
         ax.set_xticks(epochs_axis)
     fig.suptitle(f"Small CNN on {len(x_train):,} CIFAR-10 training images (test: {len(x_test):,})")
     lesson.figure(fig, "small_cnn_history.png")
-    filters = model.stem[0].weight.data  # (16, 3, 3, 3): the first layer's RGB filters
+    filters = model.stem[0].weight.numpy()  # (16, 3, 3, 3): the first layer's RGB filters, on the CPU
     fig, axes = plt.subplots(2, 8, figsize=(8, 2.4))
     for ax, f in zip(axes.flat, filters):
         f = (f - f.min()) / (f.max() - f.min() + 1e-12)

@@ -12,7 +12,7 @@ conjecture slow convergence; mean-field analyses predict *exploding* input gradi
 quick:   gradient norms of depths 20/56 on 16 images; plain20/plain56 trained on 128 images at 16x16, 2 epochs
          (far too small to show degradation: it checks that the code runs).
 default: gradient norms of depths 20/56/110 over 3 seeds; plain20/56 and resnet20/56 trained on 1,200 images
-         downsampled to 16x16 (2x2 averages: a quarter of the compute, same networks) for 8 epochs (about 5 min).
+         downsampled to 16x16 (2x2 averages: a quarter of the compute, same networks) for 8 epochs (about 3 min).
 full:    gradient norms over 5 seeds on 128 images; plain20/56/110 and resnet20/56/110 trained at 32x32 on all the
          training images cifar10() finds, 30 epochs each with crop+flip augmentation (hours on a CPU).
 """
