@@ -3,7 +3,7 @@
 The companion code of a textbook on shortcut connections: plain, highway, residual, dense and
 Runge-Kutta-stacked networks, and the measurements that explain why shortcuts let deep networks train.
 """
-from . import _allocator, backend, cuda, data, functional
+from . import _allocator, _blas, backend, cuda, data, functional
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .functional import cat, stack, where
@@ -18,6 +18,7 @@ from . import analysis
 __version__ = "0.1.0"
 
 _allocator.keep_freed_memory()  # reuse freed array memory: fewer page faults (see _allocator.py)
+_blas.use_one_blas_thread()  # minidl's conv spreads over the cores itself; BLAS workers would spin (see _blas.py)
 
 __all__ = ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "manual_seed", "get_default_dtype", "set_default_dtype", "cat", "stack", "where", "backend", "cuda",
