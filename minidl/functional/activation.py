@@ -40,13 +40,20 @@ class Sigmoid(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         # 1/(1+e^-x) overflows e^-x for very negative x; tanh gives the same value without overflow.
-        out = 0.5 * (xp.tanh(0.5 * x) + 1)
+        # out = 0.5 * (tanh(0.5 x) + 1), computed in one array (in place after the first product)
+        out = x * x.dtype.type(0.5)
+        xp.tanh(out, out=out)
+        out += 1
+        out *= 0.5
         self.save_for_backward(out)
-        return out.astype(x.dtype, copy=False)
+        return out
 
     def backward(self, grad):
         (out,) = self.saved
-        return (grad * out * (1 - out),)
+        slope = 1 - out  # sigmoid' = out (1 - out), built in one array
+        slope *= out
+        slope *= grad
+        return (slope,)
 
 
 class Tanh(Function):
