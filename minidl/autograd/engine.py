@@ -1,4 +1,6 @@
 """Reverse-mode differentiation: walk the graph in reverse topological order, without recursion."""
+from operator import add
+
 from .. import backend
 from . import function
 
@@ -47,12 +49,10 @@ def backward(root, grad=None, retain_graph=False):
             raise RuntimeError(f"backward: grad has shape {grad.shape} but the output has shape {root.shape}")
 
     pending = {id(root): grad}
-    owned = {}  # sums this loop allocated, by id: see _accumulate
     for tensor in reversed(topological_order(root)):
         g = pending.pop(id(tensor), None)
         if g is None:
             continue
-        owned.pop(id(g), None)  # from here on g is shared (hooks, fn.backward, .grad): never written to again
         for hook in tensor._hooks:
             replaced = hook(g)
             if replaced is not None:
@@ -77,20 +77,6 @@ def backward(root, grad=None, retain_graph=False):
             if key not in pending:
                 pending[key] = parent_grad
             elif function.profiler is None:
-                pending[key] = _accumulate(pending[key], parent_grad, owned)
+                pending[key] = pending[key] + parent_grad
             else:
-                pending[key] = function.profiler.call(ACCUMULATE, "backward", _accumulate, pending[key], parent_grad,
-                                                      owned)
-
-
-def _accumulate(total, grad, owned):
-    """total + grad for a tensor that several ops feed. The first sum is a new array that only `pending` holds,
-    so later gradients are added into it in place instead of allocating one more full-size array each time
-    (a DenseNet feature map gets one gradient from every later layer of its block). An array that came from
-    an op is never written to: an op may hand one array to several inputs (Add gives `grad` to both)."""
-    if owned.get(id(total)) is total:
-        total += grad
-    else:
-        total = total + grad
-    owned[id(total)] = total  # keeping the array in the dict also keeps its id from being reused
-    return total
+                pending[key] = function.profiler.call(ACCUMULATE, "backward", add, pending[key], parent_grad)

@@ -1,5 +1,5 @@
-"""The engine sums the gradients that meet at one tensor in place only in arrays it allocated itself: an
-array that an op handed back (Add gives one array to both inputs) is never written to."""
+"""Summing the gradients that meet at one tensor never writes into an array an op handed back (Add gives
+one array to both inputs): a guard for anyone who makes the sums in place."""
 import numpy as np
 
 import minidl
@@ -9,7 +9,7 @@ def test_shared_gradient_arrays_are_not_modified(rng):
     a = minidl.tensor(rng.standard_normal(4), requires_grad=True)
     b = minidl.tensor(rng.standard_normal(4), requires_grad=True)
     s = a + b           # Add.backward hands one array to both a and b
-    out = s * 2 + a * 3 + a * 5 + a * 7  # a gets four gradients: three sums, two of them in place
+    out = s * 2 + a * 3 + a * 5 + a * 7  # a gets four gradients, b shares one of them
     out.backward(np.ones(4))
     assert np.allclose(b.grad, 2) and np.allclose(a.grad, 2 + 3 + 5 + 7)
 
