@@ -11,7 +11,8 @@ import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIDL_NUM_THREADS")
+# OPENBLAS_NUM_THREADS is left alone: minidl runs NumPy's OpenBLAS on one thread unless it is set (minidl/_blas.py)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "MINIDL_NUM_THREADS")
 
 
 def cores():
@@ -19,7 +20,7 @@ def cores():
 
 
 def set_threads(threads):
-    """Use `threads` threads in BLAS, OpenMP and minidl's conv (None: OMP_NUM_THREADS, else
+    """Use `threads` cores: minidl's conv threads and PyTorch's OpenMP (None: OMP_NUM_THREADS, else
     OPENBLAS_NUM_THREADS, else every core). Returns the count."""
     if threads is None:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -33,6 +34,12 @@ def set_threads(threads):
     for var in THREAD_VARIABLES:
         os.environ[var] = str(threads)
     return threads
+
+
+def thread_note(threads):
+    """Which thread counts the run used, for the results' header."""
+    blas = os.environ.get("OPENBLAS_NUM_THREADS") or "1 (minidl's default)"
+    return f"{threads} core(s): minidl conv threads {os.environ.get('MINIDL_NUM_THREADS')}, OpenBLAS threads {blas}"
 
 
 def import_minidl():
@@ -57,7 +64,7 @@ def load_average():
     return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
 
-def versions(torch=None):
+def versions(torch=None, tried_torch=False):
     import numpy as np
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -65,7 +72,9 @@ def versions(torch=None):
     except Exception:
         blas = "unknown BLAS"
     text = f"Python {platform.python_version()}, numpy {np.__version__} ({blas})"
-    return text + (f", torch {torch.__version__}" if torch is not None else ", PyTorch not importable")
+    if torch is not None:
+        return f"{text}, torch {torch.__version__}"
+    return text + (", PyTorch not importable" if tried_torch else "")
 
 
 def append_section(section, text):

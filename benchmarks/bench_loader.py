@@ -65,7 +65,7 @@ def main():
     one_batch = (time.perf_counter() - start) / count
 
     batches = len(loaders[-1])
-    text = (f"### {common.machine()}: {threads} thread(s), {args.model}, batch {args.batch_size}\n\n"
+    text = (f"### {common.machine()}: {common.thread_note(threads)}; {args.model}, batch {args.batch_size}\n\n"
             f"{common.versions()}. Load average {common.load_average():.1f}. minidl.train on {len(x_train):,} "
             f"training images with augmentation, {args.epochs} epochs in {total:.0f} s.\n\n"
             "| last epoch: training loop s | batches | waited for data s | share of the epoch | per batch ms "

@@ -118,7 +118,7 @@ def main():
     times = time_pair(minidl, args.rounds)
     (cpu0, wall0), (cpu1, wall1) = times["standard"], times["memory_efficient"]
     factor = peaks["densenet_bc100"] / peaks["densenet_bc100 memory_efficient"]
-    text = (f"### {common.machine()}: {threads} thread(s)\n\n{common.versions()}. Load average "
+    text = (f"### {common.machine()}: {common.thread_note(threads)}\n\n{common.versions()}. Load average "
             f"{common.load_average():.1f}. tracemalloc peak during one float32 training step above the memory "
             "allocated before it.\n\n" + "\n".join(lines) +
             f"\n\ndensenet_bc100 memory_efficient=True: peak {factor:.2f}x lower; time per step {cpu1:.2f} s CPU / "

@@ -146,7 +146,8 @@ def main():
             print(prof.table(), f"\n{prof.op_calls()} op calls per step\n", flush=True)
 
     load_after = common.load_average()
-    header = (f"### {common.machine()}: {threads} thread(s)\n\n{common.versions(torch)}. Load average (1 min) "
+    header = (f"### {common.machine()}: {common.thread_note(threads)}, PyTorch threads {threads}\n\n"
+              f"{common.versions(torch, tried_torch=not args.no_torch)}. Load average (1 min) "
               f"{load_before:.1f} before, {load_after:.1f} after. Images/s, median of {args.rounds} alternating "
               f"blocks of {args.runs} steps per library, each after a warm-up step; in brackets the ratio of "
               "process CPU time per step (all threads), less sensitive to other processes' load."
