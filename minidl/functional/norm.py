@@ -46,18 +46,24 @@ class BatchNorm(Function):
     def forward(self, x, weight, bias, eps, stats):
         view = ChannelView(x)
         stats["mean"], stats["var"], inv_std, scale, centred = batch_statistics(view, view.matrix(x), weight, eps)
-        # out = (x - mean) * inv_std * w + b, with inv_std * w folded into one per-channel scale
-        out = centred * view.expand(scale)
+        # out = (x - mean) * inv_std * w + b, with inv_std * w folded into one per-channel scale, written
+        # into `centred`: backward recomputes x - mean from x, which the graph keeps alive anyway (it is the
+        # previous op's output), so saving x costs no memory where saving `centred` would cost a full array.
+        out = centred
+        out *= view.expand(scale)
         if bias is not None:
             out += view.expand(bias)
         self.view, self.has_weight, self.has_bias = view, weight is not None, bias is not None
-        self.save_for_backward(centred, inv_std, scale)
+        self.save_for_backward(x, stats["mean"], inv_std, scale)
         return view.array(out)
 
     def backward(self, grad):
-        centred, inv_std, scale = self.saved
-        g = self.view.matrix(grad)  # one copy if grad arrives in another memory layout than x had
-        g_x, g_weight, g_bias = batch_norm_backward(self.view, g, centred, inv_std, scale, self.needs_input_grad[0])
+        x, mean, inv_std, scale = self.saved
+        view = self.view
+        g = view.matrix(grad)  # one copy if grad arrives in another memory layout than x had
+        centred = view.matrix(x) - view.expand(mean)
+        g_x, g_weight, g_bias = batch_norm_backward(view, g, centred, inv_std, scale, self.needs_input_grad[0],
+                                                    out=centred)
         return (self.view.array(g_x) if g_x is not None else None, g_weight if self.has_weight else None,
                 g_bias if self.has_bias else None, None, None)
 
