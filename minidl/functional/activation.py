@@ -41,7 +41,7 @@ class Sigmoid(Function):
         xp = backend.get_array_module(x)
         # 1/(1+e^-x) overflows e^-x for very negative x; tanh gives the same value without overflow.
         # out = 0.5 * (tanh(0.5 x) + 1), computed in one array (in place after the first product)
-        out = x * x.dtype.type(0.5)
+        out = xp.multiply(x, x.dtype.type(0.5), out=xp.empty_like(x))  # out=: an array even for 0-d x
         xp.tanh(out, out=out)
         out += 1
         out *= 0.5
@@ -50,7 +50,8 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         (out,) = self.saved
-        slope = 1 - out  # sigmoid' = out (1 - out), built in one array
+        xp = backend.get_array_module(out)
+        slope = xp.subtract(1, out, out=xp.empty_like(out))  # sigmoid' = out (1 - out), built in one array
         slope *= out
         slope *= grad
         return (slope,)
