@@ -143,3 +143,12 @@ def test_dtype_is_preserved_through_ops_and_gradients(dtype):
     assert z.dtype == dtype
     z.backward()
     assert x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("op", [F.relu, F.sigmoid, F.tanh, F.softplus, F.gelu, F.exp])
+def test_activations_of_a_0d_tensor(op):
+    x = minidl.tensor(np.float64(0.3), requires_grad=True)
+    y = op(x)
+    assert y.shape == () and np.isfinite(y.item())
+    y.backward()
+    assert x.grad.shape == ()
