@@ -95,7 +95,7 @@ def _erf(x):
     if backend.device_of(x) == "cuda":
         from cupyx.scipy.special import erf
         return erf(x)
-    return np.frompyfunc(math.erf, 1, 1)(x).astype(x.dtype)
+    return np.asarray(np.frompyfunc(math.erf, 1, 1)(x)).astype(x.dtype)  # asarray: 0-d input gives a float
 
 
 class GELU(Function):
