@@ -80,3 +80,8 @@ def backward(root, grad=None, retain_graph=False):
                 pending[key] = pending[key] + parent_grad
             else:
                 pending[key] = function.profiler.call(ACCUMULATE, "backward", add, pending[key], parent_grad)
+        if not retain_graph:
+            # The links to the inputs keep the inputs' arrays alive, saved or not. Once this op's gradients are
+            # handed on, drop them: a finished graph then frees its activations even while the caller still
+            # holds the loss (a training loop rebinds `loss` only after the next forward has run).
+            fn.parents = ()
