@@ -6,25 +6,14 @@ Every row is reproducible with `python -m minidl train MODEL --epochs E --batch-
 --weight-decay 5e-4 --schedule cosine --seed S` (plus --warmup-epochs if given).
 """
 import argparse
-import datetime
 import json
 import os
-import platform
 import sys
 
 import minidl
+from _bench_common import machine  # benchmarks/ is on sys.path when this script runs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def machine():
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores"
 
 
 def main(argv=None):
@@ -59,7 +48,7 @@ def main(argv=None):
         rows.append(row)
         print(f"{name}: params {params:,}, final test {row[2]:.2f}%, best {row[3]:.2f}%, "
               f"final train {row[4]:.2f}%, {row[5]:.1f} s/epoch", flush=True)
-    lines = [f"\n## Zoo accuracy, {args.epochs} epochs ({datetime.date.today()}, {machine()})\n",
+    lines = [f"\n## Zoo accuracy, {args.epochs} epochs ({machine()})\n",
              f"Recipe: SGD momentum 0.9, batch 128, lr 0.1 cosine, weight decay 5e-4, crop+flip, seed {args.seed}, "
              f"warm-up {args.warmup_epochs} epochs; data: {os.environ.get('MINIDL_DATA') or 'bundled subset'} "
              "(5,085 train / 1,017 test). " + args.note + "\n",
