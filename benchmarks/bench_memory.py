@@ -4,7 +4,8 @@
 
 For resnet56 (batch 128), densenet_bc100 and densenet_bc100 with memory_efficient=True (batch 64): the peak
 of the memory NumPy allocates during one float32 training step (forward, backward, SGD momentum step), by
-tracemalloc, above what was allocated before the step (weights, momentum buffers, the batch). At the end of
+tracemalloc, above what was allocated before the step (weights, momentum buffers, the batch); and the same
+in a loop that keeps `loss` bound between steps, as minidl.train does. At the end of
 forward it also sorts the arrays the graph keeps alive: those the ops saved for backward, and the op outputs
 that nothing saved but that the graph still references (each Function holds its input Tensors, and with them
 their arrays, until the graph is freed). Then times the two DenseNets in alternating blocks (CPU time and
@@ -81,6 +82,22 @@ def measure_memory(minidl, name, batch, options):
     return dict(peak=peak, after_forward=after_forward, saved=saved, outputs=outputs)
 
 
+def measure_loop_peak(minidl, name, batch, options, steps=3):
+    """Peak of the last of `steps` steps of a loop that, like minidl.train, keeps `loss` bound from one step to
+    the next: whatever the previous step's graph still holds is counted too."""
+    forward, finish = _setup(minidl, name, batch, options)
+    tracemalloc.start()
+    for step in range(steps):
+        if step == steps - 1:
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+        loss = forward()
+        finish(loss)
+    peak = tracemalloc.get_traced_memory()[1] - before
+    tracemalloc.stop()
+    return peak, before
+
+
 def time_pair(minidl, rounds, runs=2):
     """Median (CPU s, wall s) per step of the two DenseNets, timed in alternating blocks."""
     steps = {label: _setup(minidl, "densenet_bc100", 64, options) for label, options in
@@ -105,15 +122,16 @@ def main():
     args = parser.parse_args()
     threads = common.set_threads(args.threads)
     minidl = common.import_minidl()
-    lines = ["| model | batch | peak MB | after forward MB | saved by ops MB | outputs kept only by the graph MB |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| model | batch | peak MB | after forward MB | saved by ops MB | outputs kept only by the graph MB "
+             "| loop: held from the step before MB | loop: peak MB |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     peaks = {}
     for name, batch, options in CASES:
         label = name + (" memory_efficient" if options else "")
         r = measure_memory(minidl, name, batch, options)
+        loop_peak, held = measure_loop_peak(minidl, name, batch, options)
         peaks[label] = r["peak"]
         lines.append(f"| {label} | {batch} | {r['peak'] / MB:.0f} | {r['after_forward'] / MB:.0f} | "
-                     f"{r['saved'] / MB:.0f} | {r['outputs'] / MB:.0f} |")
+                     f"{r['saved'] / MB:.0f} | {r['outputs'] / MB:.0f} | {held / MB:.0f} | {loop_peak / MB:.0f} |")
         print(lines[-1], flush=True)
     times = time_pair(minidl, args.rounds)
     (cpu0, wall0), (cpu1, wall1) = times["standard"], times["memory_efficient"]
