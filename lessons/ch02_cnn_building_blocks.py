@@ -8,22 +8,16 @@ CIFAR-10 subset with minidl.train.
 quick: 512 training images, 2 epochs; default: the 5,085-image subset, 15 epochs (about 1 minute); full: 60
 epochs on whatever minidl.data.cifar10() finds (the whole 50,000 images if MINIDL_DATA points at them).
 """
-import os
 
-# Small convolutions gain little from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads made
-# training here several times slower; export OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import math
 
-import math  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl import functional as F  # noqa: E402
-from minidl import nn  # noqa: E402
-from minidl.analysis import check_gradients  # noqa: E402
+import _lesson
+import minidl
+from minidl import functional as F
+from minidl import nn
+from minidl.analysis import check_gradients
 
 lesson = _lesson.Lesson(2, "Convolution, batch norm, pooling, concatenation")
 rng = np.random.default_rng(lesson.seed)

@@ -16,19 +16,13 @@ default: gradient norms of depths 20/56/110 over 3 seeds; plain20/56 and resnet2
 full:    gradient norms over 5 seeds on 128 images; plain20/56/110 and resnet20/56/110 trained at 32x32 on all the
          training images cifar10() finds, 30 epochs each with crop+flip augmentation (hours on a CPU).
 """
-import os
 
-# Small convolutions gain little from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads made
-# training here several times slower; export OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl import nn  # noqa: E402
-from minidl.analysis import gradient_flow  # noqa: E402
+import _lesson
+import minidl
+from minidl import nn
+from minidl.analysis import gradient_flow
 
 lesson = _lesson.Lesson(3, "Depth and degradation")
 DEPTHS = lesson.pick((20, 56), (20, 56, 110), (20, 56, 110))

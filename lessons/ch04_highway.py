@@ -14,24 +14,18 @@ quick:   plain56 and highway56 trained on 128 images at 16x16 for 2 epochs (too 
 default: plain56, highway56 and highway56 with gate bias -2 on 1,200 images at 16x16 for 8 epochs (5 min).
 full:    the same at depth 110 and 32x32 on all the training images cifar10() finds, 30 epochs, crop + flip.
 """
-import os
 
-# Small convolutions gain little from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads made
-# training here several times slower; export OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import copy
 
-import copy  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl import functional as F  # noqa: E402
-from minidl import nn  # noqa: E402
-from minidl.analysis import check_gradients, gate_statistics, gradient_flow  # noqa: E402
-from minidl.models import HighwayUnit  # noqa: E402
-from minidl.models.highway import default_gate_bias  # noqa: E402
+import _lesson
+import minidl
+from minidl import functional as F
+from minidl import nn
+from minidl.analysis import check_gradients, gate_statistics, gradient_flow
+from minidl.models import HighwayUnit
+from minidl.models.highway import default_gate_bias
 
 lesson = _lesson.Lesson(4, "Highway networks")
 rng = np.random.default_rng(lesson.seed)

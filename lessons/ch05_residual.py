@@ -6,22 +6,16 @@ survives lesions (6c), and input-output Jacobians whose singular values stay nea
 --full: gradient norms of plain110/resnet110, 20 seeds of shattering, and the lesion study on plain56 and
 resnet56 trained 40 epochs on all training images at 32x32 with augmentation (hours on a CPU).
 """
-import os
 
-# Small convolutions gain nothing from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads
-# made a training epoch here 6-10x slower (16 s instead of 2.6 s); export OPENBLAS_NUM_THREADS to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl import analysis, nn  # noqa: E402
-from minidl.models import BasicBlock, create  # noqa: E402
-from minidl.models.bottleneck import BottleneckBlock  # noqa: E402
-from minidl.models.preact import preact_block  # noqa: E402
-from minidl.models.resnet import resnet  # noqa: E402
+import _lesson
+import minidl
+from minidl import analysis, nn
+from minidl.models import BasicBlock, create
+from minidl.models.bottleneck import BottleneckBlock
+from minidl.models.preact import preact_block
+from minidl.models.resnet import resnet
 
 
 def count(module):

@@ -7,23 +7,17 @@ DenseNet is slow on a CPU (its concatenations copy every earlier map), so quick 
 small custom `densenet(depth, growth_rate, ...)` variants on 16x16 images. --full trains densenet40,
 densenet_bc100, resnet20, resnet56 and resnet110 on all training images at 32x32 for 40 epochs (many hours).
 """
-import os
 
-# Small convolutions gain nothing from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads
-# made a training epoch here 6-10x slower (16 s instead of 2.6 s); export OPENBLAS_NUM_THREADS to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import math
 
-import math  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl import analysis  # noqa: E402
-from minidl.models import DenseLayer, Transition, create  # noqa: E402
-from minidl.models.densenet import densenet  # noqa: E402
-from minidl.models.resnet import resnet  # noqa: E402
+import _lesson
+import minidl
+from minidl import analysis
+from minidl.models import DenseLayer, Transition, create
+from minidl.models.densenet import densenet
+from minidl.models.resnet import resnet
 
 
 def count(module):

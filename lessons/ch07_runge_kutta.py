@@ -7,22 +7,16 @@ tableaux the blocks are built from, (3) measures the order of accuracy of that v
 ODEs, (4) trains Euler, midpoint and RK4 networks with equal parameter counts and (5) compares fixed,
 learned and decaying RK factors. --full trains 32x32 images, all training data, 30 epochs with augmentation.
 """
-import os
 
-# Small convolutions gain nothing from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads
-# made a training epoch here 6-10x slower (16 s instead of 2.6 s); export OPENBLAS_NUM_THREADS to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import math
 
-import math  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl import nn  # noqa: E402
-from minidl.models import BasicBlock, RKBlock, create, get_tableau, list_tableaux  # noqa: E402
-from minidl.models.tableaux import TABLEAUX  # noqa: E402
+import _lesson
+import minidl
+from minidl import nn
+from minidl.models import BasicBlock, RKBlock, create, get_tableau, list_tableaux
+from minidl.models.tableaux import TABLEAUX
 
 METHODS = ("euler", "midpoint", "rk4", "verner8")
 

@@ -8,19 +8,13 @@ f(a) = L(theta + a d) and 2-D surfaces f(a, b) = L(theta + a d + b e) on a fixed
 `minidl.analysis.loss_slice_1d` / `loss_surface_2d`. --full: plain56 vs resnet56, 32x32 images, 40 epochs,
 a 51 x 51 grid on 2,048 images (the paper's grid; many hours on a CPU).
 """
-import os
 
-# Small convolutions gain nothing from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads
-# made a training epoch here 6-10x slower (16 s instead of 2.6 s); export OPENBLAS_NUM_THREADS to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl import analysis  # noqa: E402
-from minidl.models.resnet import resnet  # noqa: E402
+import _lesson
+import minidl
+from minidl import analysis
+from minidl.models.resnet import resnet
 
 
 def low_resolution(images, size):

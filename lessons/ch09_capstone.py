@@ -7,20 +7,16 @@ epochs (point MINIDL_DATA at the full 50,000-image CIFAR-10 to train on all of i
 """
 import os
 
-# Small convolutions gain nothing from BLAS threads, and on a busy 2-core machine OpenBLAS's spinning threads
-# made a training epoch here 6-10x slower (16 s instead of 2.6 s); export OPENBLAS_NUM_THREADS to override.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
-import math  # noqa: E402
+import math
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import _lesson  # noqa: E402
-import minidl  # noqa: E402
-from minidl.data import CLASSES, MEAN, STD  # noqa: E402
-from minidl.models import create  # noqa: E402
-from minidl.models.resnet import resnet  # noqa: E402
+import _lesson
+import minidl
+from minidl.data import CLASSES, MEAN, STD
+from minidl.models import create
+from minidl.models.resnet import resnet
 
 
 def train(lesson):
