@@ -49,15 +49,18 @@ def import_minidl():
     return minidl
 
 
-def machine():
-    """'CPU model, N cores, date, load average'."""
-    model = platform.processor() or "unknown CPU"
+def cpu_model():
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     try:
         with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
-        pass
-    return f"{model}, {cores()} cores, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}"
+        return platform.processor() or "unknown CPU"
+
+
+def machine():
+    """'CPU model, N cores, date'."""
+    return f"{cpu_model()}, {cores()} cores, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}"
 
 
 def load_average():

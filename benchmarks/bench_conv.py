@@ -12,7 +12,6 @@ Prints a table and appends it, with the machine and date, to benchmarks/RESULTS.
 import argparse
 import datetime
 import os
-import platform
 import statistics
 import sys
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minidl  # noqa: E402
 from minidl import functional as F  # noqa: E402
 from minidl.functional._conv_threads import thread_count as conv_threads  # noqa: E402
+from _bench_common import cpu_model  # noqa: E402  (benchmarks/ is on sys.path when this script runs)
 
 try:
     import torch
@@ -88,16 +88,6 @@ def _timed(fn):
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def machine():
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return model
 
 
 def blas_name():
@@ -184,7 +174,7 @@ def main():
     versions = f"numpy {np.__version__}, BLAS {blas_name()}" + (f", torch {torch.__version__}" if torch else
                                                                  ", PyTorch not importable")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    header = (f"### {datetime.date.today().isoformat()}: {machine()}, {os.cpu_count()} cores; threads: PyTorch {threads}, "
+    header = (f"### {datetime.date.today().isoformat()}: {cpu_model()}, {os.cpu_count()} cores; threads: PyTorch {threads}, "
               f"NumPy's BLAS {blas_threads()}, minidl conv {conv_threads()}\n\n"
               f"{versions}. sgemm peak on those cores (2048^3 float32 matmuls): {peak:.0f} GFLOP/s. Median (and best) of "
               f"{runs * args.rounds} calls in {args.rounds} alternating blocks; load average {load:.1f} at the end "
