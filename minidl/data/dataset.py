@@ -55,16 +55,16 @@ class CIFAR10(Dataset):
     `subset=N` keeps a class-balanced, seeded choice of N images of this split. download defaults to False,
     unlike the issue text's True: DESIGN.md rules that the default must never start a 170 MB download
     unasked, so without data elsewhere the bundled subset is used. verbose prints one line (to stderr)
-    saying which data is used.
+    saying which data is used; `.found` is the number of images of the split before any subset was taken.
     """
 
     def __init__(self, root=None, train=True, subset=None, seed=0, download=False, normalize=True, verbose=True):
-        self.data, self.targets, self.source, found = _load(root, train, subset, seed, download, verbose)
+        self.data, self.targets, self.source, self.found = _load(root, train, subset, seed, download, verbose)
         self.classes = list(CLASSES)
         self.train, self.normalize = train, normalize
         if verbose:
             split = "train" if train else "test"
-            print(describe(self.source, {split: found}, subset, seed, split), file=sys.stderr, flush=True)
+            print(describe(self.source, {split: self.found}, subset, seed, split), file=sys.stderr, flush=True)
 
     def __len__(self):
         return len(self.data)

@@ -1,6 +1,7 @@
 """`train()` and `evaluate()`: the training loop a reader watches, with progress, checkpoints and resume."""
 import math
 import os
+import sys
 import time
 from collections import namedtuple
 
@@ -23,22 +24,34 @@ class TrainingDiverged(FloatingPointError):
 
 
 def _resolve_data(data, subset, seed):
-    """(x_train, y_train, x_test, y_test): from "cifar10", a data folder, or arrays given directly."""
-    from ..data import cifar10
-    if isinstance(data, str) and data == "cifar10":
-        return cifar10(subset=subset, seed=seed)
-    if isinstance(data, (str, os.PathLike)):
-        return cifar10(root=data, subset=subset, seed=seed)
+    """(training dataset, x_test, y_test) from "cifar10", a data folder, or arrays (x_train, y_train, x_test, y_test).
+
+    CIFAR-10's training images stay uint8 in a CIFAR10 dataset, which crops before it normalises: the padding
+    of the random crop is black, as with torchvision's RandomCrop(32, padding=4) followed by Normalize. Arrays
+    given directly are cropped as they are, so their zeros fill the padding.
+    """
+    from ..data import CIFAR10, TensorDataset
+    from ..data.locate import describe
     if isinstance(data, (tuple, list)) and len(data) == 4:
-        return tuple(data)
-    raise TypeError("train: data must be 'cifar10', a folder holding cifar-10-batches-py, or a tuple "
-                    f"(x_train, y_train, x_test, y_test); got {type(data).__name__}")
+        return TensorDataset(data[0], data[1]), data[2], data[3]
+    if isinstance(data, str) and data == "cifar10":
+        root = None
+    elif isinstance(data, (str, os.PathLike)):
+        root = data
+    else:
+        raise TypeError("train: data must be 'cifar10', a folder holding cifar-10-batches-py, or a tuple "
+                        f"(x_train, y_train, x_test, y_test); got {type(data).__name__}")
+    train_set = CIFAR10(root, train=True, subset=subset, seed=seed, verbose=False)
+    test_set = CIFAR10(root, train=False, verbose=False)
+    print(describe(train_set.source, {"train": train_set.found, "test": test_set.found}, subset, seed),
+          file=sys.stderr, flush=True)
+    return train_set, test_set.to_float(test_set.data), test_set.targets
 
 
 def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     """Mean cross-entropy and accuracy of `model` (in eval mode) on (x, y) arrays or 'cifar10''s test set."""
     if isinstance(data, str) or isinstance(data, os.PathLike) or (isinstance(data, (tuple, list)) and len(data) == 4):
-        _, _, x, y = _resolve_data(data, None, 0)
+        _, x, y = _resolve_data(data, None, 0)
     else:
         x, y = data
     # Only a Tensor's .data is its array (a NumPy array's .data is a memoryview, which would lose the dtype).
@@ -81,9 +94,9 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     if batch_size <= 0:
         raise ValueError(f"train: batch_size must be positive, got {batch_size}")
     device = backend.normalize_device(device)
-    x_train, y_train, x_test, y_test = _resolve_data(data, subset, seed)
+    train_set, x_test, y_test = _resolve_data(data, subset, seed)
     model.to(device)
-    loader = DataLoader((x_train, y_train), batch_size=batch_size, shuffle=True, drop_last=False, seed=seed,
+    loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=False, seed=seed,
                         augment=augment, device=device)
     opt = make_optimizer(optimizer, model.parameters(), lr, momentum, weight_decay)
     sched = make_schedule(schedule, opt, epochs, len(loader), warmup_epochs)

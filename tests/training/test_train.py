@@ -96,3 +96,17 @@ def test_history_json_and_bad_arguments(tiny_data, tmp_path):
         minidl.train(_small_cnn(), data=tiny_data, epochs=1, optimizer="rmsprop", progress=False)
     with pytest.raises(TypeError, match="data must be"):
         minidl.train(_small_cnn(), data=42, epochs=1)
+
+
+def test_cifar10_crops_are_padded_black_before_normalising():
+    """train() on CIFAR-10 pads the random crop with black pixels, as torchvision's RandomCrop(32, padding=4)
+    followed by Normalize, not with a normalised 0 (the mean colour)."""
+    from minidl.training.loop import _resolve_data
+    train_set, x_test, _ = _resolve_data("cifar10", 64, 0)
+    x, _ = train_set.get_batch(np.arange(64), np.random.default_rng(0))
+    black = minidl.data.normalize(np.zeros((1, 3, 1, 1), np.uint8))[0, :, 0, 0]
+    top_rows = x[:, :, 0, :]
+    black_top = np.all(np.abs(top_rows - black[None, :, None]) < 1e-6, axis=(1, 2))
+    assert 10 <= black_top.sum() < 64  # a crop starting above the image (probability 4/9) has a black top row
+    assert not np.any(np.all(top_rows == 0, axis=(1, 2)))
+    assert x.dtype == x_test.dtype == np.float32
