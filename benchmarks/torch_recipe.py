@@ -26,6 +26,8 @@ def parse_args():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--cosine-per", choices=("epoch", "step"), default="epoch")
+    parser.add_argument("--init", choices=("he", "default"), default="he",
+                        help="he: the twin's He fan-out init (as minidl); default: PyTorch's own layer init")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--history", help="write the per-epoch history to this JSON file")
     return parser.parse_args()
@@ -65,6 +67,10 @@ def main():
     x_train, y_train = torch.from_numpy(train_set.data), torch.from_numpy(train_set.targets)
     x_test, y_test = torch.from_numpy(test_set.data), torch.from_numpy(test_set.targets)
     model = resnet(args.depth)
+    if args.init == "default":  # kaiming_uniform(a=sqrt(5)) for convs: std 1/sqrt(3 fan_in), 2.4x below He's
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.reset_parameters()
     steps_per_epoch = -(-len(y_train) // 128)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     t_max = args.epochs if args.cosine_per == "epoch" else args.epochs * steps_per_epoch

@@ -49,8 +49,7 @@ def train_one(args, spec, path):
     history = minidl.train(model, data="cifar10", epochs=args.epochs, batch_size=128, lr=0.1, weight_decay=5e-4,
                            schedule="cosine", warmup_epochs=args.warmup_epochs, seed=args.seed, progress=False,
                            checkpoint=path + ".npz", resume=True)
-    params = sum(p.numel() for p in model.parameters())
-    history.to_json(path, model=label, parameters=params, args=vars(args))
+    history.to_json(path, model=label, args=vars(args))
     os.remove(path + ".npz")
     return history
 
@@ -70,7 +69,9 @@ def table(args):
         epochs = stored["epochs"]
         accs = [100 * e["test_acc"] for e in epochs]
         seconds = sorted(e["seconds"] for e in epochs)
-        lines.append(f"| {stored['model']} | {stored['parameters']:,} | {accs[-1]:.2f} | {max(accs):.2f} | "
+        name, kwargs, label = split_spec(spec)
+        params = sum(p.numel() for p in minidl.models.create(name, **kwargs).parameters())
+        lines.append(f"| {label} | {params:,} | {accs[-1]:.2f} | {max(accs):.2f} | "
                      f"{100 * epochs[-1]['train_acc']:.2f} | {seconds[len(seconds) // 2]:.1f} |")
     return "\n".join(lines) + "\n"
 
