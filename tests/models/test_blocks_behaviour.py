@@ -6,6 +6,7 @@ import pytest
 import minidl
 from minidl.models import DenseLayer, HighwayUnit, Transition, ZeroPadShortcut, create
 from minidl.models.highway import default_gate_bias
+from minidl.models.lm import LMStage
 from minidl.models.preact import preact_block
 from minidl.models.resnet import BasicBlock
 from minidl.models.rk import RKBlock, TableauFactors, rk_block
@@ -96,3 +97,21 @@ def test_nested_block_is_an_rk_step_over_inner_rk_increments():
     g1, g2 = block.functions
     expected = np.maximum((x + inner(g2, x + 0.5 * inner(g1, x))).numpy(), 0)
     assert np.allclose(block(x).numpy(), expected, atol=1e-5)
+
+
+def test_lm_stage_is_the_linear_two_step_scheme():
+    """x_{n+1} = (1 - k_n) x_n + k_n x_{n-1} + F_n(x_n), with x_0 the input carried by the first unit's shortcut;
+    k = 0 gives the plain pre-activation ResNet stage."""
+    minidl.manual_seed(0)
+    stage = LMStage(3, 6, 2, n=3).eval()
+    x = batch(2, 3, 8, 8)
+    steps = [stage.first.shortcut(x).numpy(), stage.first(x).numpy()]
+    for i, unit in enumerate(stage.units):
+        residual = unit(minidl.tensor(steps[-1])).numpy() - steps[-1]  # F(x) = unit(x) - x: identity shortcut
+        k = float(stage.k.numpy()[i])
+        steps.append((1 - k) * steps[-1] + k * steps[-2] + residual)
+    assert np.allclose(stage(x).numpy(), steps[-1], atol=1e-5)
+    assert (stage.k.numpy() <= 0).all() and (stage.k.numpy() > -0.1).all()
+    stage.k.data[:] = 0
+    resnet_stage = minidl.nn.Sequential(stage.first, *stage.units)
+    assert np.allclose(stage(x).numpy(), resnet_stage(x).numpy(), atol=1e-6)

@@ -9,6 +9,7 @@ import minidl
 from minidl.analysis import gradcheck
 from minidl.models import BasicBlock, DenseLayer, HighwayUnit, Transition, list_tableaux
 from minidl.models.bottleneck import BottleneckBlock
+from minidl.models.lm import LMStage
 from minidl.models.preact import preact_block, preact_bottleneck
 from minidl.models.rk import rk_block
 
@@ -73,3 +74,9 @@ def test_nested_runge_kutta_block():
     block = rk_block("midpoint", 3, 4, 2, inner="heun2", shortcut="B")
     check(block, 3, extra=[block.shortcut[0].weight])
     check(rk_block("kutta3", 3, 3, 1, increment=True), 3)
+
+
+@pytest.mark.parametrize("in_channels,stride", [(4, 1), (3, 2)])
+def test_lm_stage(in_channels, stride):
+    stage = LMStage(in_channels, 4 if stride == 1 else 6, stride, n=3)
+    check(stage, in_channels, extra=(stage.k,))

@@ -52,6 +52,12 @@ def test_counts_equal_their_resnet(name):
     assert count(create(name)) == count(create(SAME_AS[name]))
 
 
+def test_lm_resnet_adds_one_factor_per_two_step_unit_to_the_preact_resnet():
+    # n - 1 two-step units in each of the 3 stages (the stage's first unit is a plain residual step)
+    assert count(create("lm_resnet20")) == count(create("preact_resnet20")) + 3 * 2
+    assert count(create("lm_resnet56")) == count(create("preact_resnet56")) + 3 * 8
+
+
 def test_num_classes_and_overrides():
     model = create("resnet20", num_classes=100)
     assert model.fc.weight.shape == (100, 64)
