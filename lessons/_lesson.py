@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 import minidl
 
 MODES = ("quick", "default", "full")
@@ -38,6 +40,15 @@ class Lesson:
     def pick(self, quick, default, full):
         """The value for the current mode."""
         return {"quick": quick, "default": default, "full": full}[self.mode]
+
+    def training_data(self, x_train, y_train, x_test, y_test, images, test):
+        """A class-balanced subset of `images` training images and the first `test` test images (None: all of
+        them), halved to 16x16 except in --full mode."""
+        keep = minidl.data.balanced_subset(y_train, images, self.seed) if images else np.arange(len(y_train))
+        data = (x_train[keep], y_train[keep], x_test[:test], y_test[:test])
+        if self.mode == "full":
+            return data
+        return halve(data[0]), data[1], halve(data[2]), data[3]
 
     def table(self, headers, rows, title=None):
         """Print rows as an aligned plain-text table (floats to 4 significant digits)."""
@@ -86,3 +97,9 @@ class Lesson:
     def done(self):
         print(f"\nChapter {self.number} finished in {time.perf_counter() - self.started:.1f} s; outputs in {self.out}")
         sys.stdout.flush()
+
+
+def halve(x):
+    """2x2 averages: 32x32 -> 16x16 images, a quarter of the convolution work for the same networks."""
+    n, c, h, w = x.shape
+    return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5)).astype(x.dtype)

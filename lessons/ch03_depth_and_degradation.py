@@ -107,19 +107,10 @@ if plt is not None:
 # --------------------------------------------------------------------------------------------------
 # 2. Training: does the deeper plain net reach a lower training error? (He et al. 2015, Fig. 6)
 # --------------------------------------------------------------------------------------------------
-def halve(x):
-    """2x2 averages: 32x32 -> 16x16 images, a quarter of the convolution work for the same networks."""
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5)).astype(x.dtype)
-
-
 IMAGES, EPOCHS, TEST = lesson.pick((128, 2, 200), (1200, 8, 500), (None, 30, None))
 MODELS = lesson.pick(("plain20", "plain56"), ("plain20", "plain56", "resnet20", "resnet56"),
                      ("plain20", "plain56", "plain110", "resnet20", "resnet56", "resnet110"))
-keep = minidl.data.balanced_subset(y_train, IMAGES, lesson.seed) if IMAGES else np.arange(len(y_train))
-data = (x_train[keep], y_train[keep], x_test[:TEST], y_test[:TEST])
-if lesson.mode != "full":
-    data = (halve(data[0]), data[1], halve(data[2]), data[3])
+data = lesson.training_data(x_train, y_train, x_test, y_test, IMAGES, TEST)
 augment = lesson.mode == "full"
 size = data[0].shape[-1]
 print(f"2. Training {', '.join(MODELS)} on {len(data[1]):,} images at {size}x{size} for {EPOCHS} epochs (test: "

@@ -119,17 +119,8 @@ lesson.say(trend + f"mean T goes from {rows[0][2]} (b = 0) to {rows[-2][2]} (b =
 # --------------------------------------------------------------------------------------------------
 # 3. Training: a deep highway net against the plain net of the same depth
 # --------------------------------------------------------------------------------------------------
-def halve(x):
-    """2x2 averages: 32x32 -> 16x16 images, a quarter of the convolution work for the same networks."""
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5)).astype(x.dtype)
-
-
 IMAGES, EPOCHS, TEST = lesson.pick((128, 2, 200), (1200, 8, 500), (None, 30, None))
-keep = minidl.data.balanced_subset(y_train, IMAGES, lesson.seed) if IMAGES else np.arange(len(y_train))
-data = (x_train[keep], y_train[keep], x_test[:TEST], y_test[:TEST])
-if lesson.mode != "full":
-    data = (halve(data[0]), data[1], halve(data[2]), data[3])
+data = lesson.training_data(x_train, y_train, x_test, y_test, IMAGES, TEST)
 augment = lesson.mode == "full"
 size = data[0].shape[-1]
 steps = EPOCHS * -(-len(data[1]) // 128)
@@ -142,7 +133,7 @@ print(f"3. Training {', '.join(RUNS)} (the zoo's gate bias is {GATE_BIAS:g}) on 
       f"momentum 0.9, lr 0.1 with a two-epoch warm-up from 0.01, cosine, weight decay 5e-4, batch 128, "
       f"{'crop + flip' if augment else 'no augmentation'}.\n")
 histories, final = {}, {}
-train_batch = halve(batch) if lesson.mode != "full" else batch  # gate activity is read on this batch
+train_batch = _lesson.halve(batch) if lesson.mode != "full" else batch  # gate activity is read on this batch
 for label, (name, kwargs) in RUNS.items():
     minidl.manual_seed(lesson.seed)
     model = minidl.models.create(name, **kwargs)
