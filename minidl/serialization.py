@@ -9,12 +9,12 @@ directory and renamed over `path` (atomic on POSIX and Windows), so a crash neve
 """
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from . import backend
+from ._atomic import atomic_open
 from .autograd.tensor import Tensor
 
 _META = "__minidl__"
@@ -27,19 +27,8 @@ def save(obj, path):
     arrays = {}
     structure = _encode(obj, "", arrays)
     meta = json.dumps({"format": _FORMAT, "version": _VERSION, "root": structure})
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, {_META: np.array(meta), **arrays})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, "wb") as f:
+        _write_npz(f, {_META: np.array(meta), **arrays})
 
 
 def _write_npz(file, arrays):

@@ -4,12 +4,11 @@
 images of each official batch) and records that origin in its `source` entry. It is read with
 allow_pickle=False, so loading it never runs code.
 """
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_open
 from .errors import DataError
 
 PATH = Path(__file__).resolve().parent / "bundled" / "cifar10_subset.npz"
@@ -33,18 +32,10 @@ def decode(diffs):
 
 def save(path, x_train, y_train, x_test, y_test, source):
     """Write the subset as one compressed .npz (to a temporary name first, then renamed)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, format=np.array(FORMAT), source=np.array(source),
-                                x_train=encode(x_train), y_train=y_train.astype(np.uint8),
-                                x_test=encode(x_test), y_test=y_test.astype(np.uint8))
-        os.chmod(tmp, 0o644)  # mkstemp creates files readable by their owner only
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_open(path, "wb") as f:
+        np.savez_compressed(f, format=np.array(FORMAT), source=np.array(source),
+                            x_train=encode(x_train), y_train=y_train.astype(np.uint8),
+                            x_test=encode(x_test), y_test=y_test.astype(np.uint8))
 
 
 def load(train=True, path=PATH):

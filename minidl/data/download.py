@@ -11,6 +11,7 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
+from .._atomic import atomic_open
 from .cifar10 import FOLDER
 from .errors import DataError
 
@@ -48,18 +49,13 @@ def download_archive(url, md5, folder, verbose=True):
     """Download `url` into `folder`, verify its md5, and only then give it its final name."""
     folder = Path(folder)
     final = folder / ARCHIVE
-    fd, tmp = tempfile.mkstemp(prefix=ARCHIVE + ".", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            fetch(url, out, verbose)
-        got = md5_file(tmp)
+    with atomic_open(final, "wb") as out:
+        fetch(url, out, verbose)
+        out.flush()
+        got = md5_file(out.name)
         if got != md5:
             raise DataError(f"download of {url}: md5 {got} differs from the expected {md5}; the file was "
                             "deleted (an interrupted transfer or a proxy page?): try again")
-        os.replace(tmp, final)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return final
 
 

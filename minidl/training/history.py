@@ -1,25 +1,17 @@
 """`History`: one record per epoch of a training run, with JSON export and an optional plot."""
 import json
 import os
-import tempfile
+
+from .._atomic import atomic_open
 
 FIELDS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
 
 
 def write_atomically(path, text):
-    """Write text to a temporary file beside `path`, then rename it into place (never a half-written file)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(handle, "w") as f:
-            f.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    """Write text to `path` through a temporary file (never a half-written file), making its folder if needed."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_open(path, "w") as f:
+        f.write(text)
 
 
 class History:
@@ -85,12 +77,12 @@ class History:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        temporary = os.path.join(folder, ".tmp-" + os.path.basename(path))
-        fig.savefig(temporary, dpi=120, format="png")
-        plt.close(fig)
-        os.replace(temporary, path)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        try:
+            with atomic_open(path, "wb") as f:
+                fig.savefig(f, dpi=120, format="png")
+        finally:
+            plt.close(fig)
 
     def __repr__(self):
         if not self.records:

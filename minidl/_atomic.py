@@ -1,0 +1,28 @@
+"""Files written whole or not at all: into a temporary file beside the target, renamed over it once complete."""
+import contextlib
+import os
+import tempfile
+
+_UMASK = os.umask(0o022)  # os.umask can only be read by setting it: put it straight back
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode="wb"):
+    """Open a temporary file beside `path` for writing. When the block ends normally the file is flushed,
+    synced, given the usual permissions (0o666 less the umask; mkstemp makes it owner-only) and renamed to
+    `path`; when it raises, the temporary file is deleted and `path` is left as it was. `f.name` is its path."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+    os.close(handle)
+    try:
+        with open(temporary, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, 0o666 & ~_UMASK)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
