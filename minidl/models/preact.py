@@ -33,6 +33,10 @@ class PreActUnit(nn.Module):
             out = conv(F.relu(norm(out)))
         return shortcut + out
 
+    def skip_forward(self, x):
+        """The unit without its residual branch (what a lesion study keeps): S(x), or S(ReLU(BN_1(x)))."""
+        return self.shortcut(F.relu(self.norms[0](x)) if self.preactivate_shortcut else x)
+
 
 def preact_block(in_channels, out_channels, stride=1, shortcut="A", preactivate_shortcut=False):
     """Basic pre-activation unit: BN-ReLU-conv3x3-BN-ReLU-conv3x3 (stride in the first conv)."""

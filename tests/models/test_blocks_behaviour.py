@@ -115,3 +115,15 @@ def test_lm_stage_is_the_linear_two_step_scheme():
     stage.k.data[:] = 0
     resnet_stage = minidl.nn.Sequential(stage.first, *stage.units)
     assert np.allclose(stage(x).numpy(), resnet_stage(x).numpy(), atol=1e-6)
+
+
+def test_a_lesioned_preact_unit_keeps_its_preactivated_shortcut():
+    from minidl.analysis.lesion import skip_output
+    minidl.manual_seed(0)
+    x = batch(2, 3, 8, 8)
+    first = preact_block(3, 6, 2, "A", preactivate_shortcut=True).eval()
+    activated = minidl.functional.relu(first.norms[0](x))
+    assert np.allclose(skip_output(first, x).numpy(), first.shortcut(activated).numpy())
+    inner = preact_block(4, 4).eval()
+    y = batch(2, 4, 8, 8, seed=1)
+    assert np.array_equal(skip_output(inner, y).numpy(), y.numpy())
