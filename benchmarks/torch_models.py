@@ -1,7 +1,7 @@
 """PyTorch twins of the benchmarked zoo models, so that bench_step.py can time both on the same topology.
 
 Same layers, same order, same parameter counts as minidl.models (bench_step.py checks the counts before
-timing): resnet20/56 with option-A shortcuts, highway20, rk4_resnet26 and densenet_bc100. Only the
+timing): resnet20/56 with option-A shortcuts, plain20, highway20, rk4_resnet26 and densenet_bc100. Only the
 benchmark imports this file; minidl never depends on PyTorch.
 """
 import math
@@ -45,12 +45,14 @@ class BasicBranch(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
+    def __init__(self, cin, cout, stride, shortcut=True):
         super().__init__()
-        self.branch, self.shortcut = BasicBranch(cin, cout, stride), shortcut_a(cin, cout, stride)
+        self.branch = BasicBranch(cin, cout, stride)
+        self.shortcut = shortcut_a(cin, cout, stride) if shortcut else None
 
     def forward(self, x):
-        return F.relu(self.branch(x) + self.shortcut(x))
+        out = self.branch(x)
+        return F.relu(out + self.shortcut(x) if self.shortcut is not None else out)
 
 
 class HighwayUnit(nn.Module):
@@ -133,6 +135,10 @@ def _stages(make_unit, n):
 
 def resnet(depth):
     return CifarNet(_stem(), _stages(BasicBlock, (depth - 2) // 6), 64)
+
+
+def plain(depth):
+    return CifarNet(_stem(), _stages(lambda c, w, s: BasicBlock(c, w, s, shortcut=False), (depth - 2) // 6), 64)
 
 
 def highway(depth):

@@ -17,13 +17,14 @@ import torch
 from torch.nn import functional as F
 
 from minidl.data import CIFAR10, MEAN, STD
-from torch_models import resnet
+from torch_models import plain, resnet
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", choices=("resnet", "plain"), default="resnet")
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--cosine-per", choices=("epoch", "step"), default="epoch")
     parser.add_argument("--init", choices=("he", "default"), default="he",
@@ -66,7 +67,7 @@ def main():
     train_set, test_set = CIFAR10(train=True), CIFAR10(train=False)
     x_train, y_train = torch.from_numpy(train_set.data), torch.from_numpy(train_set.targets)
     x_test, y_test = torch.from_numpy(test_set.data), torch.from_numpy(test_set.targets)
-    model = resnet(args.depth)
+    model = (resnet if args.model == "resnet" else plain)(args.depth)
     if args.init == "default":  # kaiming_uniform(a=sqrt(5)) for convs: std 1/sqrt(3 fan_in), 2.4x below He's
         for m in model.modules():
             if isinstance(m, torch.nn.Conv2d):
