@@ -27,8 +27,9 @@ def parse_args():
     parser.add_argument("--model", choices=("resnet", "plain"), default="resnet")
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--cosine-per", choices=("epoch", "step"), default="epoch")
-    parser.add_argument("--init", choices=("he", "default"), default="he",
-                        help="he: the twin's He fan-out init (as minidl); default: PyTorch's own layer init")
+    parser.add_argument("--init", choices=("he", "fan_in", "default"), default="he",
+                        help="he: the twin's He fan-out init (as minidl); fan_in: kaiming_normal_ fan-in on convs "
+                             "and the classifier (the popular PyTorch CIFAR port); default: PyTorch's layer init")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--history", help="write the per-epoch history to this JSON file")
     return parser.parse_args()
@@ -68,10 +69,11 @@ def main():
     x_train, y_train = torch.from_numpy(train_set.data), torch.from_numpy(train_set.targets)
     x_test, y_test = torch.from_numpy(test_set.data), torch.from_numpy(test_set.targets)
     model = (resnet if args.model == "resnet" else plain)(args.depth)
-    if args.init == "default":  # kaiming_uniform(a=sqrt(5)) for convs: std 1/sqrt(3 fan_in), 2.4x below He's
-        for m in model.modules():
-            if isinstance(m, torch.nn.Conv2d):
-                m.reset_parameters()
+    for m in model.modules():
+        if args.init == "default" and isinstance(m, torch.nn.Conv2d):
+            m.reset_parameters()  # kaiming_uniform(a=sqrt(5)): std 1/sqrt(3 fan_in), 2.4x below He's
+        if args.init == "fan_in" and isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+            torch.nn.init.kaiming_normal_(m.weight)  # std sqrt(2 / fan_in)
     steps_per_epoch = -(-len(y_train) // 128)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
     t_max = args.epochs if args.cosine_per == "epoch" else args.epochs * steps_per_epoch
