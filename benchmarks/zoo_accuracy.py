@@ -23,6 +23,8 @@ def parse_args(argv):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--warmup-epochs", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", choices=("zoo", "fan_in"), default="zoo",
+                        help="zoo: the models' own init; fan_in: init_he(model, 'fan_in', classifier=True)")
     parser.add_argument("--out", default=os.path.join(HERE, "zoo_runs"))
     parser.add_argument("--no-table", action="store_true", help="train only; write no table")
     parser.add_argument("--note", default="", help="a sentence added under the table's heading")
@@ -39,13 +41,16 @@ def split_spec(spec):
 def history_path(args, spec):
     stem = spec.replace(":", "_").replace(",", "_").replace("=", "")
     warmup = f"_w{args.warmup_epochs:g}" if args.warmup_epochs else ""
-    return os.path.join(args.out, f"{stem}_e{args.epochs}_s{args.seed}{warmup}.json")
+    init = "_fanin" if args.init == "fan_in" else ""
+    return os.path.join(args.out, f"{stem}_e{args.epochs}_s{args.seed}{warmup}{init}.json")
 
 
 def train_one(args, spec, path):
     name, kwargs, label = split_spec(spec)
     minidl.manual_seed(args.seed)
     model = minidl.models.create(name, **kwargs)
+    if args.init == "fan_in":
+        minidl.models.init_he(model, "fan_in", classifier=True)
     history = minidl.train(model, data="cifar10", epochs=args.epochs, batch_size=128, lr=0.1, weight_decay=5e-4,
                            schedule="cosine", warmup_epochs=args.warmup_epochs, seed=args.seed, progress=False,
                            checkpoint=path + ".npz", resume=True)
@@ -57,10 +62,11 @@ def train_one(args, spec, path):
 def table(args):
     lines = [f"\n## Zoo accuracy, {args.epochs} epochs ({machine()})\n",
              f"Recipe: SGD momentum 0.9, batch 128, lr 0.1 cosine, weight decay 5e-4, crop+flip, seed {args.seed}, "
-             f"warm-up {args.warmup_epochs:g} epochs; data: {os.environ.get('MINIDL_DATA') or 'bundled subset'} "
+             f"warm-up {args.warmup_epochs:g} epochs, init {args.init}; data: {os.environ.get('MINIDL_DATA') or 'bundled subset'} "
              f"(5,085 train / 1,017 test). {args.note}\n",
              f"Command: `python benchmarks/zoo_accuracy.py --epochs {args.epochs} --seed {args.seed}"
-             f"{' --warmup-epochs %g' % args.warmup_epochs if args.warmup_epochs else ''} {' '.join(args.models)}`\n",
+             f"{' --warmup-epochs %g' % args.warmup_epochs if args.warmup_epochs else ''}"
+             f"{' --init ' + args.init if args.init != 'zoo' else ''} {' '.join(args.models)}`\n",
              "| model | parameters | final test acc % | best test acc % | final train acc % | s/epoch (median) |",
              "|---|---|---|---|---|---|"]
     for spec in args.models:

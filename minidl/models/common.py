@@ -89,13 +89,16 @@ def make_stages(make_unit, n, in_channels=16, widths=WIDTHS, expansion=1):
     return nn.Sequential(*stages), in_channels
 
 
-def init_he(model):
+def init_he(model, mode="fan_out", classifier=False):
     """He et al. 2015 (arXiv 1502.01852) init: conv weights ~ N(0, 2 / (k*k*out_channels)), the fan-out form
     used by the authors' Torch code (and DenseNet's); BN weight 1, bias 0. Linear layers and conv biases keep
-    nn's defaults (PyTorch's), and blocks that set a bias themselves (highway gates) keep theirs."""
+    nn's defaults (PyTorch's), and blocks that set a bias themselves (highway gates) keep theirs.
+
+    mode="fan_in" uses k*k*in_channels (the paper's forward-pass form); classifier=True also gives linear
+    weights N(0, 2 / in_features). Both together are the init of the popular PyTorch CIFAR ResNet port."""
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if isinstance(m, nn.Conv2d) or (classifier and isinstance(m, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, mode=mode, nonlinearity="relu")
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)

@@ -93,3 +93,17 @@ def test_learnable_factors_add_one_parameter_per_nonzero_tableau_entry(factors):
     nonzero = sum(1 for row in rk4.A for a in row if a) + sum(1 for b in rk4.b if b)  # 3 + 4
     model = create("rk4_resnet26", factors=factors)
     assert count(model) == count(create("resnet26")) + 3 * nonzero  # one RK4 block per stage
+
+
+def test_init_he_fan_modes():
+    """The zoo's convs start with std sqrt(2 / fan_out); init_he(model, "fan_in", classifier=True) gives
+    sqrt(2 / fan_in) to the convs and the classifier. The stem (3 -> 16 channels, 3x3) tells the two apart."""
+    import minidl
+    minidl.manual_seed(0)
+    model = create("resnet20")
+    stem = model.stem[0].weight
+    assert abs(stem.numpy().std() / (2 / (9 * 16)) ** 0.5 - 1) < 0.15
+    assert abs(model.fc.weight.numpy().std() / (1 / (3 * 64)) ** 0.5 - 1) < 0.15  # nn.Linear's default
+    models.init_he(model, "fan_in", classifier=True)
+    assert abs(stem.numpy().std() / (2 / (9 * 3)) ** 0.5 - 1) < 0.15
+    assert abs(model.fc.weight.numpy().std() / (2 / 64) ** 0.5 - 1) < 0.15
