@@ -34,13 +34,10 @@ def _resolve_data(data, subset, seed):
     from ..data.locate import describe
     if isinstance(data, (tuple, list)) and len(data) == 4:
         return TensorDataset(data[0], data[1]), data[2], data[3]
-    if isinstance(data, str) and data == "cifar10":
-        root = None
-    elif isinstance(data, (str, os.PathLike)):
-        root = data
-    else:
+    if not isinstance(data, (str, os.PathLike)):
         raise TypeError("train: data must be 'cifar10', a folder holding cifar-10-batches-py, or a tuple "
                         f"(x_train, y_train, x_test, y_test); got {type(data).__name__}")
+    root = None if data == "cifar10" else data
     train_set = CIFAR10(root, train=True, subset=subset, seed=seed, verbose=False)
     test_set = CIFAR10(root, train=False, verbose=False)
     print(describe(train_set.source, {"train": train_set.found, "test": test_set.found}, subset, seed),
@@ -50,8 +47,12 @@ def _resolve_data(data, subset, seed):
 
 def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     """Mean cross-entropy and accuracy of `model` (in eval mode) on (x, y) arrays or 'cifar10''s test set."""
-    if isinstance(data, str) or isinstance(data, os.PathLike) or (isinstance(data, (tuple, list)) and len(data) == 4):
-        _, x, y = _resolve_data(data, None, 0)
+    if isinstance(data, (str, os.PathLike)):
+        from ..data import CIFAR10
+        test_set = CIFAR10(None if data == "cifar10" else data, train=False)
+        x, y = test_set.to_float(test_set.data), test_set.targets
+    elif isinstance(data, (tuple, list)) and len(data) == 4:
+        x, y = data[2], data[3]
     else:
         x, y = data
     # Only a Tensor's .data is its array (a NumPy array's .data is a memoryview, which would lose the dtype).
