@@ -27,7 +27,7 @@ def parse_args():
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float64")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--nudge", type=float, default=None, help="compare PyTorch with itself, one weight nudged")
+    parser.add_argument("--nudge", type=float, default=None, help="compare PyTorch with itself, every weight nudged by this fraction")
     return parser.parse_args()
 
 

@@ -10,6 +10,7 @@ reproducible with `python -m minidl train MODEL --epochs E --batch-size 128 --lr
 import argparse
 import json
 import os
+import statistics
 
 import minidl
 from _bench_common import machine  # benchmarks/ is on sys.path when this script runs
@@ -74,11 +75,10 @@ def table(args):
             stored = json.load(f)
         epochs = stored["epochs"]
         accs = [100 * e["test_acc"] for e in epochs]
-        seconds = sorted(e["seconds"] for e in epochs)
         name, kwargs, label = split_spec(spec)
         params = sum(p.numel() for p in minidl.models.create(name, **kwargs).parameters())
         lines.append(f"| {label} | {params:,} | {accs[-1]:.2f} | {max(accs):.2f} | "
-                     f"{100 * epochs[-1]['train_acc']:.2f} | {seconds[len(seconds) // 2]:.1f} |")
+                     f"{100 * epochs[-1]['train_acc']:.2f} | {statistics.median(e['seconds'] for e in epochs):.1f} |")
     return "\n".join(lines) + "\n"
 
 
