@@ -7,7 +7,8 @@ training step at batch 128 took about 28,000 page faults this way, some 10% of i
 threshold at glibc's maximum (32 MiB) and keeping freed memory (trim threshold 1 GiB) lets later arrays
 reuse it: the peak memory is unchanged, but the process does not hand memory back while it runs.
 
-Applied once when minidl is imported; MINIDL_MALLOC=system leaves the allocator alone. Elsewhere than
+It changes the whole process, so importing minidl does not do it: `minidl.keep_freed_memory()` does, and
+train(), the CLI and the benchmarks call it. MINIDL_MALLOC=system leaves the allocator alone. Elsewhere than
 glibc (macOS, Windows, musl) this does nothing.
 """
 import ctypes

@@ -1,25 +1,28 @@
-"""One BLAS thread, because minidl spreads its convolutions over the cores itself (_conv_threads.py).
+"""One BLAS thread inside minidl's own threads: `with blas_threads(1):`, restored afterwards.
 
-NumPy's OpenBLAS starts a worker thread per core and wakes them for every matrix product. minidl's ops
-call many small products (Winograd's per-tile GEMMs, one per chunk of images) between elementwise NumPy
-work, and its conv already runs chunks on every core in Python threads. Measured on the 2-core machine of
-benchmarks/RESULTS.md, with other jobs running, a resnet20 training step at batch 128 took 0.58 s with one
-BLAS thread and 6.6 s (OpenBLAS 2 threads, conv 1) to 8.3 s (both 2): the workers spin while they wait for
-work and take the cores from the thread that has some. A conv alone is as fast either way.
+minidl spreads work over the cores itself, in Python threads (a data-parallel step's replicas,
+minidl/parallel; or a conv's chunks, functional/_conv_threads.py). If NumPy's OpenBLAS also started a
+worker per core for every matrix product, the two kinds of threads would fight for the cores, and
+OpenBLAS's workers spin while they wait for work. Measured on the 2-core machine of benchmarks/RESULTS.md
+with other jobs running: a resnet20 training step at batch 128 took 0.58 s with one BLAS thread and
+6.6-8.3 s with two.
 
-Applied when minidl is imported, unless OPENBLAS_NUM_THREADS is set (then OpenBLAS does as it says).
-OMP_NUM_THREADS is the number of cores minidl's conv threads may use. Only NumPy's bundled OpenBLAS
-(the PyPI wheels) is handled; with another BLAS nothing changes.
+So minidl sets OpenBLAS to one thread while its threads run, and puts back what it found: nothing changes
+process-wide (another library in the same process keeps its BLAS threads). OPENBLAS_NUM_THREADS, when
+set, is obeyed and left alone. Only NumPy's bundled OpenBLAS (the PyPI wheels) is handled; with another
+BLAS this does nothing.
 """
+import contextlib
 import ctypes
 import glob
 import os
 
 import numpy as np
 
-# the thread-count setters of NumPy's bundled OpenBLAS builds (64-bit and 32-bit integer variants)
-SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
-           "openblas_set_num_threads")
+# the thread-count functions of NumPy's bundled OpenBLAS builds (64-bit and 32-bit integer variants)
+PREFIXES = ("scipy_openblas_", "openblas_")
+SUFFIXES = ("64_", "")
+_functions = None  # (getter, setter) once looked up; () where no bundled OpenBLAS was found
 
 
 def _bundled_openblas():
@@ -29,19 +32,51 @@ def _bundled_openblas():
     return [path for pattern in patterns for path in glob.glob(pattern)]
 
 
-def use_one_blas_thread():
-    """Set NumPy's OpenBLAS to one thread; returns False where OPENBLAS_NUM_THREADS is set or no OpenBLAS is found."""
-    if os.environ.get("OPENBLAS_NUM_THREADS"):
-        return False
-    for path in _bundled_openblas():
-        try:
-            library = ctypes.CDLL(path)  # already loaded by NumPy: this returns the same library
-        except OSError:
-            continue
-        for name in SETTERS:
-            setter = getattr(library, name, None)
-            if setter is not None:
-                setter.argtypes, setter.restype = (ctypes.c_int,), None
-                setter(1)
-                return True
-    return False
+def _thread_functions():
+    """(get_num_threads, set_num_threads) of NumPy's OpenBLAS, or () where there is none."""
+    global _functions
+    if _functions is None:
+        _functions = ()
+        for path in _bundled_openblas():
+            try:
+                library = ctypes.CDLL(path)  # already loaded by NumPy: this returns the same library
+            except OSError:
+                continue
+            for prefix in PREFIXES:
+                for suffix in SUFFIXES:
+                    getter = getattr(library, f"{prefix}get_num_threads{suffix}", None)
+                    setter = getattr(library, f"{prefix}set_num_threads{suffix}", None)
+                    if getter is not None and setter is not None:
+                        getter.argtypes, getter.restype = (), ctypes.c_int
+                        setter.argtypes, setter.restype = (ctypes.c_int,), None
+                        _functions = (getter, setter)
+                        return _functions
+    return _functions
+
+
+def get_blas_threads():
+    """OpenBLAS's current thread count, or None where no bundled OpenBLAS was found."""
+    functions = _thread_functions()
+    return functions[0]() if functions else None
+
+
+@contextlib.contextmanager
+def blas_threads(count):
+    """Run the block with NumPy's OpenBLAS on `count` threads, then restore the previous count.
+
+    Does nothing where OPENBLAS_NUM_THREADS is set or no bundled OpenBLAS is found.
+    """
+    functions = () if os.environ.get("OPENBLAS_NUM_THREADS") else _thread_functions()
+    if not functions:
+        yield
+        return
+    getter, setter = functions
+    previous = getter()
+    if previous == count:
+        yield
+        return
+    setter(count)
+    try:
+        yield
+    finally:
+        setter(previous)

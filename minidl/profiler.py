@@ -14,8 +14,12 @@ row "(outside ops)". Outside a profile the engine pays one `is None` test per op
 
 The clock is wall time (time.perf_counter) unless `clock=` names another: on a machine shared with other
 busy processes, `time.process_time` (CPU time of all this process's threads) is steadier, though it also
-counts BLAS threads that spin while they wait for work.
+counts BLAS threads that spin while they wait for work. A data-parallel step (minidl/parallel) runs ops in
+several threads at once; each thread's ops are timed on their own, and the rows add up the threads. Time
+such a step with `clock=time.thread_time` (each thread's own CPU time) and `block_clock=time.process_time`
+(the CPU time of all threads): the table then shares out the CPU time the step cost.
 """
+import threading
 import time
 
 from .autograd import function as _function
@@ -28,11 +32,18 @@ __all__ = ["profile", "Profile", "OUTSIDE", "ACCUMULATE"]
 class Profile:
     """Per-op totals of one `profile()` block: `rows()` as dicts, `table()` as text, `total` seconds."""
 
-    def __init__(self, steps=1, clock=time.perf_counter):
-        self.steps, self.clock = steps, clock
+    def __init__(self, steps=1, clock=time.perf_counter, block_clock=None):
+        self.steps, self.clock, self.block_clock = steps, clock, block_clock or clock
         self.total = 0.0
         self._stats = {}    # op name -> [forward calls, forward s, backward calls, backward s]
-        self._stack = []    # [start, time spent in nested ops] per op being timed
+        self._lock = threading.Lock()
+        self._local = threading.local()  # .stack: [start, time spent in nested ops] per op being timed
+
+    @property
+    def _stack(self):
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
 
     # ----- recording (called by Function.apply and the engine) -----
     def call(self, name, phase, fn, /, *args, **kwargs):
@@ -46,10 +57,11 @@ class Profile:
             self._stack.pop()
             if self._stack:
                 self._stack[-1][1] += elapsed
-            entry = self._stats.setdefault(name, [0, 0.0, 0, 0.0])
             column = 0 if phase == "forward" else 2
-            entry[column] += 1
-            entry[column + 1] += elapsed - frame[1]
+            with self._lock:
+                entry = self._stats.setdefault(name, [0, 0.0, 0, 0.0])
+                entry[column] += 1
+                entry[column + 1] += elapsed - frame[1]
 
     # ----- reporting -----
     def rows(self):
@@ -90,25 +102,28 @@ class profile:
     """Context manager that records a Profile of the ops run inside it (see the module docstring).
 
     `steps`: how many training steps the block runs, so that the table shows per-step figures.
-    `clock`: a function returning seconds (time.perf_counter, the default, or time.process_time).
+    `clock`: a function returning seconds (time.perf_counter, the default, or time.process_time) that times
+    each op; `block_clock` times the whole block (default: `clock`).
     Profiles do not nest: opening one inside another is an error.
     """
 
-    def __init__(self, steps=1, clock=time.perf_counter):
+    def __init__(self, steps=1, clock=time.perf_counter, block_clock=None):
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"profile: steps must be a positive int, got {steps!r}")
         if not callable(clock):
             raise TypeError(f"profile: clock must be a function returning seconds, got {clock!r}")
-        self.result = Profile(steps, clock)
+        if block_clock is not None and not callable(block_clock):
+            raise TypeError(f"profile: block_clock must be a function returning seconds, got {block_clock!r}")
+        self.result = Profile(steps, clock, block_clock)
 
     def __enter__(self):
         if _function.profiler is not None:
             raise RuntimeError("profile: another minidl.profile() is already recording; profiles do not nest")
         _function.profiler = self.result
-        self._start = self.result.clock()
+        self._start = self.result.block_clock()
         return self.result
 
     def __exit__(self, *exc):
-        self.result.total = self.result.clock() - self._start
+        self.result.total = self.result.block_clock() - self._start
         _function.profiler = None
         return False

@@ -2,6 +2,7 @@
 from operator import add
 
 from .. import backend
+from ..parallel import replicas
 from . import function
 
 ACCUMULATE = "(grad accumulation)"  # the profiler's name for summing the gradients that meet at one tensor
@@ -49,6 +50,7 @@ def backward(root, grad=None, retain_graph=False):
             raise RuntimeError(f"backward: grad has shape {grad.shape} but the output has shape {root.shape}")
 
     pending = {id(root): grad}
+    replica = replicas.current()
     for tensor in reversed(topological_order(root)):
         g = pending.pop(id(tensor), None)
         if g is None:
@@ -58,7 +60,9 @@ def backward(root, grad=None, retain_graph=False):
             if replaced is not None:
                 g = getattr(replaced, "data", replaced)
         fn = tensor._ctx
-        if fn is None or tensor._retains_grad:
+        if fn is None and replica is not None:
+            replica.add_leaf_grad(tensor, g)  # a leaf shared by the replicas: summed once all have finished
+        elif fn is None or tensor._retains_grad:
             tensor.grad = g if tensor.grad is None else tensor.grad + g
         if fn is None:
             continue

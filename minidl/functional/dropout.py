@@ -1,6 +1,7 @@
 """Inverted dropout: zero each element with probability p in training and scale the rest by 1/(1-p)."""
 from .. import backend
 from ..autograd.function import Function
+from ..parallel.replicas import in_order
 from ._util import raw
 
 
@@ -22,8 +23,10 @@ def dropout(x, p=0.5, training=True):
         return x
     array = raw(x)
     xp = backend.get_array_module(array)
-    keep = backend.rng(xp).random(array.shape) >= p if xp is backend.np else \
-        backend.rng(xp).random_sample(array.shape) >= p
+    generator = backend.rng(xp)
+    draw = generator.random if xp is backend.np else generator.random_sample
+    # In a data-parallel step the replicas draw in order, so their masks are the whole batch's mask, cut up.
+    keep = in_order(lambda: draw(array.shape)) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(array.dtype) * array.dtype.type(scale)
     return Dropout.apply(x, mask)

@@ -2,9 +2,12 @@
 
 Training: normalise with the batch mean and the *biased* variance, and move the running buffers toward
 the batch mean and the *unbiased* variance by `momentum`. Evaluation: normalise with the running buffers.
+In a data-parallel step each thread holds a chunk of the batch: the per-channel sums go through
+`replicas.all_sum`, so every chunk is normalised with the statistics of the whole batch (minidl/parallel).
 """
 from .. import backend
 from ..autograd.function import Function
+from ..parallel.replicas import all_sum, is_leader
 from ._channels import ChannelView
 from ._util import raw, require_float
 
@@ -12,10 +15,10 @@ from ._util import raw, require_float
 def batch_statistics(view, m, weight, eps):
     """(mean, biased var, inv_std, scale = w * inv_std, centred = m - mean) of a ChannelView matrix."""
     xp = view.xp
-    count = m.size // view.c
-    mean = view.sums(m) / count
+    count = all_sum(m.size // view.c)
+    mean = all_sum(view.sums(m)) / count
     centred = m - view.expand(mean)
-    var = view.sums(centred, centred) / count  # two passes (mean first): no cancellation
+    var = all_sum(view.sums(centred, centred)) / count  # two passes (mean first): no cancellation
     inv_std = 1 / xp.sqrt(var + m.dtype.type(eps))
     return mean, var, inv_std, inv_std * weight if weight is not None else inv_std, centred
 
@@ -27,15 +30,17 @@ def batch_norm_backward(view, g, centred, inv_std, scale, need_x, out=None):
         dx = w * inv_std * (g - mean(g) - x_hat * mean(g * x_hat))     (means over N, H, W)
     with x_hat = (x - mean) * inv_std, so x_hat * mean(g * x_hat) = (x - mean) * inv_std^2 * mean(g * (x - mean)).
     `out` may name an array to write g_x into (centred itself, when the caller no longer needs it).
+    In a data-parallel step g_x needs the whole batch's sums, while g_weight and g_bias are this chunk's
+    share (the step adds the replicas' shares of every parameter's gradient).
     """
-    count = g.size // view.c
     g_bias = view.sums(g)
     g_centred = view.sums(g, centred)  # sum of g * (x - mean)
+    count, batch_g_bias, batch_g_centred = all_sum(g.size // view.c), all_sum(g_bias), all_sum(g_centred)
     g_x = None
     if need_x:
-        g_x = view.xp.multiply(centred, view.expand(-(inv_std * inv_std) * g_centred / count), out=out)
+        g_x = view.xp.multiply(centred, view.expand(-(inv_std * inv_std) * batch_g_centred / count), out=out)
         g_x += g
-        g_x -= view.expand(g_bias / count)
+        g_x -= view.expand(batch_g_bias / count)
         g_x *= view.expand(scale)
     return g_x, g_centred * inv_std, g_bias
 
@@ -140,8 +145,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
 
 def update_running_stats(running_mean, running_var, stats, momentum, count):
-    """Move the running buffers (arrays or None) toward the batch mean and the *unbiased* variance."""
-    if momentum is None:
+    """Move the running buffers (arrays or None) toward the batch mean and the *unbiased* variance.
+
+    `count` is the number of values per channel in this chunk; in a data-parallel step every replica calls
+    this (to add up the counts), and the first one updates the buffers, once for the whole batch.
+    """
+    count = all_sum(count)
+    if momentum is None or not is_leader():
         return
     if running_mean is not None:
         running_mean *= 1 - momentum

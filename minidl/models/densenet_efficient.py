@@ -14,6 +14,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..functional._channels import ChannelView
 from ..functional.norm import batch_norm_backward, batch_statistics, update_running_stats
+from ..parallel.replicas import is_leader
 
 
 def _concatenate(features):
@@ -85,7 +86,8 @@ def dense_input(features, norm, conv):
     """conv(relu(norm(cat(features)))) for a training step with the nn layers `norm` (an affine BatchNorm2d
     with running statistics) and `conv` (1x1, stride 1, no bias), storing only the inputs (see above).
     The running statistics and num_batches_tracked move exactly as in norm's own forward."""
-    norm.num_batches_tracked.data += 1
+    if is_leader():  # once per batch, also in a data-parallel step (minidl/parallel)
+        norm.num_batches_tracked.data += 1
     momentum = 1.0 / float(norm.num_batches_tracked.data) if norm.momentum is None else norm.momentum
     stats = {}
     out = DenseInput.apply(norm.weight, norm.bias, conv.weight, *features, eps=norm.eps, stats=stats)

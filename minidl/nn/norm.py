@@ -8,6 +8,7 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from ..autograd.tensor import Tensor
+from ..parallel.replicas import is_leader
 from .module import Module
 from .parameter import empty_parameter
 
@@ -57,7 +58,7 @@ class _BatchNorm(Module):
             wanted = " or ".join(f"{d}-D" for d in self.expected_dims)
             raise ValueError(f"{type(self).__name__}: expected {wanted} input, got shape {getattr(input, 'shape', None)}")
         momentum = self.momentum
-        if self.training and self.track_running_stats:
+        if self.training and self.track_running_stats and is_leader():  # once per batch (minidl/parallel)
             self.num_batches_tracked.data += 1
             if self.momentum is None:  # cumulative moving average of every batch seen so far
                 momentum = 1.0 / float(self.num_batches_tracked.data)

@@ -8,8 +8,9 @@ from collections import namedtuple
 import numpy as np
 from tqdm import tqdm
 
-from .. import backend
+from .. import backend, parallel
 from .. import functional as F
+from .._allocator import keep_freed_memory
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -64,9 +65,9 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     total_loss, correct = 0.0, 0
     with no_grad():
         for start in range(0, len(y), batch_size):
-            xb = Tensor(backend.to_device(x[start:start + batch_size], device))
+            xb = backend.to_device(x[start:start + batch_size], device)
             yb = y[start:start + batch_size]
-            logits = model(xb)
+            logits = Tensor(parallel.forward(model, xb))  # one chunk of the batch per core
             yb_device = backend.to_device(yb, device)
             total_loss += F.cross_entropy(logits, yb_device, label_smoothing, reduction="sum").item()
             correct += int((backend.to_device(logits.data.argmax(1), "cpu") == yb).sum())
@@ -95,6 +96,7 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     if batch_size <= 0:
         raise ValueError(f"train: batch_size must be positive, got {batch_size}")
     device = backend.normalize_device(device)
+    keep_freed_memory()  # fewer page faults for the rest of the process (see minidl/_allocator.py)
     train_set, x_test, y_test = _resolve_data(data, subset, seed)
     model.to(device)
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=False, seed=seed,
@@ -135,6 +137,9 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
 
 
 def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress):
+    def loss_fn(logits, y):
+        return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+
     model.train()
     loader.set_epoch(epoch)
     seen, correct, loss_sum = 0, 0, 0.0
@@ -144,21 +149,20 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
                unit="batch", dynamic_ncols=True)
     try:
         for step, (x, y) in enumerate(loader, 1):
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
-            value = loss.item()
+            opt.zero_grad()
+            # forward and backward on every core, one chunk of the batch per thread (minidl/parallel)
+            loss, logits = parallel.train_step(model, x, y, loss_fn)
+            value = float(loss)
             if not math.isfinite(value):
                 raise TrainingDiverged(f"train: the loss became {value} at epoch {epoch}, step {step} "
                                        f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
                                        "warm-up (warmup_epochs)")
-            opt.zero_grad()
-            loss.backward()
             opt.step()
             sched.step()
             n = len(y)
             seen += n
             loss_sum += value * n
-            correct += int((logits.data.argmax(1) == y.data).sum())
+            correct += int((logits.argmax(1) == y.data).sum())
             elapsed = time.perf_counter() - start
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{100 * correct / seen:.1f}%",

@@ -1,0 +1,124 @@
+"""A training step and an inference pass on every core: the batch is cut into chunks, one thread per chunk.
+
+    loss, logits = parallel.train_step(model, x, y, F.cross_entropy)   # gradients now in p.grad
+    opt.step()
+
+Each thread (a replica, see replicas.py) runs the whole model forward and backward on its chunk. NumPy
+releases the GIL inside its array work, so the replicas keep every core busy; what stays serial is the
+Python that dispatches the ops, which is why whole passes per thread scale better than splitting each op
+(the measurements are in benchmarks/RESULTS.md). The result is the same as one pass over the whole batch,
+up to the order of floating-point sums: batch norm uses the whole batch's statistics, the loss and the
+gradients are those of the batch mean, and BN's running averages are updated once.
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .. import backend
+from .._blas import blas_threads
+from ..autograd import grad_mode
+from ..autograd.tensor import Tensor
+from . import replicas
+from .threads import thread_count
+
+MIN_CHUNK = 8  # images per replica: below this the threads' overhead outweighs what they share
+
+_pool, _pool_pid = None, None
+
+
+def chunk_bounds(n, threads=None, device="cpu"):
+    """[(start, stop), ...]: n samples cut into at most `threads` near-equal chunks of >= MIN_CHUNK samples.
+
+    On a GPU the whole batch is one chunk: the device already runs each op on all its cores.
+    """
+    threads = 1 if device != "cpu" else threads or thread_count()
+    count = max(1, min(threads, n // MIN_CHUNK))
+    edges = [n * i // count for i in range(count + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def train_step(model, x, y, loss_fn, threads=None):
+    """Forward and backward of loss_fn(model(x), y) over the whole batch, on `threads` threads (default: all cores).
+
+    loss_fn must return the *mean* loss of the samples it is given (as F.cross_entropy does). Parameter
+    gradients are added to `.grad` as one backward of the batch mean would. Returns (loss, logits) as raw
+    arrays: the batch's mean loss (0-d) and the model's outputs for the whole batch.
+    """
+    x, y = _raw(x), _raw(y)
+    bounds = chunk_bounds(len(x), threads, backend.device_of(x))
+    n = len(x)
+
+    def work(start, stop):
+        logits = model(Tensor._wrap(x[start:stop]))
+        loss = loss_fn(logits, Tensor._wrap(y[start:stop]))
+        weight = (stop - start) / n  # the chunk's share of the batch mean
+        loss.backward(backend.get_array_module(loss.data).asarray(weight, dtype=loss.dtype))
+        return loss.data * loss.dtype.type(weight), logits.data
+
+    with blas_threads(1):
+        results, leaf_grads = _run_replicas(work, bounds)
+    for grads in leaf_grads:  # each replica's share of every parameter's gradient, added in replica order
+        for leaf, grad in grads.values():
+            leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    losses, outputs = zip(*results)
+    return sum(losses[1:], losses[0]), _concatenate(outputs)
+
+
+def forward(model, x, threads=None):
+    """model(x) without a graph, the batch spread over `threads` threads; returns the raw output array."""
+    x = _raw(x)
+
+    def work(start, stop):
+        with grad_mode.no_grad():
+            return model(Tensor._wrap(x[start:stop])).data
+
+    with blas_threads(1):
+        outputs, _ = _run_replicas(work, chunk_bounds(len(x), threads, backend.device_of(x)))
+    return _concatenate(outputs)
+
+
+def _run_replicas(work, bounds):
+    """([work(start, stop) per chunk], [leaf gradients per replica]); one chunk runs in the calling thread."""
+    if len(bounds) == 1:
+        return [work(*bounds[0])], []
+    group = replicas.ReplicaGroup(len(bounds))
+    members = [replicas.Replica(group, index) for index in range(len(bounds))]
+    enabled = grad_mode.is_grad_enabled()
+
+    def run(index):
+        replicas.enter(members[index])
+        grad_mode.set_grad_enabled(enabled)
+        try:
+            return work(*bounds[index])
+        except BaseException:
+            group.abort()  # the others would wait for this replica at their next meeting point
+            raise
+        finally:
+            replicas.leave()
+
+    futures = [_thread_pool(len(bounds) - 1).submit(run, index) for index in range(1, len(bounds))]
+    results, errors = [], []
+    for attempt in [lambda: run(0)] + [future.result for future in futures]:
+        try:
+            results.append(attempt())
+        except BaseException as error:  # noqa: B036 - re-raised below, after every replica has stopped
+            errors.append(error)
+    if errors:  # the replica that failed first explains it; the others only saw the broken barrier
+        raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
+    return results, [member.leaf_grads for member in members]
+
+
+def _thread_pool(workers):
+    """The pool the replicas other than the first run in (started on first use, again after a fork)."""
+    global _pool, _pool_pid
+    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < workers:
+        _pool, _pool_pid = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minidl-replica"), os.getpid()
+    return _pool
+
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _concatenate(arrays):
+    return arrays[0] if len(arrays) == 1 else backend.get_array_module(arrays[0]).concatenate(arrays)
