@@ -13,14 +13,15 @@ from ._util import raw, require_float
 
 
 def batch_statistics(view, m, weight, eps):
-    """(mean, biased var, inv_std, scale = w * inv_std, centred = m - mean) of a ChannelView matrix."""
+    """(mean, biased var, inv_std, scale = w * inv_std, centred = m - mean, count) of a ChannelView matrix;
+    count is the number of values per channel (over the whole batch in a data-parallel step)."""
     xp = view.xp
-    count = all_sum(m.size // view.c)
-    mean = all_sum(view.sums(m)) / count
+    count, total = all_sum(m.size // view.c, view.sums(m))
+    mean = total / count
     centred = m - view.expand(mean)
     var = all_sum(view.sums(centred, centred)) / count  # two passes (mean first): no cancellation
     inv_std = 1 / xp.sqrt(var + m.dtype.type(eps))
-    return mean, var, inv_std, inv_std * weight if weight is not None else inv_std, centred
+    return mean, var, inv_std, inv_std * weight if weight is not None else inv_std, centred, count
 
 
 def batch_norm_backward(view, g, centred, inv_std, scale, need_x, out=None):
@@ -35,7 +36,7 @@ def batch_norm_backward(view, g, centred, inv_std, scale, need_x, out=None):
     """
     g_bias = view.sums(g)
     g_centred = view.sums(g, centred)  # sum of g * (x - mean)
-    count, batch_g_bias, batch_g_centred = all_sum(g.size // view.c), all_sum(g_bias), all_sum(g_centred)
+    count, batch_g_bias, batch_g_centred = all_sum(g.size // view.c, g_bias, g_centred)
     g_x = None
     if need_x:
         g_x = view.xp.multiply(centred, view.expand(-(inv_std * inv_std) * batch_g_centred / count), out=out)
@@ -50,7 +51,8 @@ class BatchNorm(Function):
 
     def forward(self, x, weight, bias, eps, stats):
         view = ChannelView(x)
-        stats["mean"], stats["var"], inv_std, scale, centred = batch_statistics(view, view.matrix(x), weight, eps)
+        stats["mean"], stats["var"], inv_std, scale, centred, stats["count"] = batch_statistics(
+            view, view.matrix(x), weight, eps)
         # out = (x - mean) * inv_std * w + b, with inv_std * w folded into one per-channel scale, written
         # into `centred`: backward recomputes x - mean from x, which the graph keeps alive anyway (it is the
         # previous op's output), so saving x costs no memory where saving `centred` would cost a full array.
@@ -138,21 +140,21 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"input of shape {x.shape}")
         stats = {}  # forward reports the batch mean and biased variance here
         out = BatchNorm.apply(input, weight, bias, eps, stats)
-        update_running_stats(rm, rv, stats, momentum, x.size // channels)
+        update_running_stats(rm, rv, stats, momentum)
         return out
     return BatchNormEval.apply(input, weight, bias, rm.astype(x.dtype, copy=False), rv.astype(x.dtype, copy=False),
                                eps)
 
 
-def update_running_stats(running_mean, running_var, stats, momentum, count):
+def update_running_stats(running_mean, running_var, stats, momentum):
     """Move the running buffers (arrays or None) toward the batch mean and the *unbiased* variance.
 
-    `count` is the number of values per channel in this chunk; in a data-parallel step every replica calls
-    this (to add up the counts), and the first one updates the buffers, once for the whole batch.
+    `stats` holds the batch's mean, biased variance and count of values per channel. In a data-parallel
+    step only the first replica moves the buffers, once for the whole batch.
     """
-    count = all_sum(count)
     if momentum is None or not is_leader():
         return
+    count = stats["count"]
     if running_mean is not None:
         running_mean *= 1 - momentum
         running_mean += momentum * stats["mean"].astype(running_mean.dtype, copy=False)

@@ -43,7 +43,8 @@ class DenseInput(Function):
     def forward(self, weight, bias, conv_weight, *features, eps, stats):
         x = _concatenate(features)
         view = ChannelView(x)
-        stats["mean"], stats["var"], inv_std, scale, centred = batch_statistics(view, view.matrix(x), weight, eps)
+        stats["mean"], stats["var"], inv_std, scale, centred, stats["count"] = batch_statistics(
+            view, view.matrix(x), weight, eps)
         del x  # the concatenation is not kept ...
         y = _relu_of_affine(view, centred, scale, bias, out=centred)  # ... nor is the BN-ReLU output
         self.view = view
@@ -91,8 +92,7 @@ def dense_input(features, norm, conv):
     momentum = 1.0 / float(norm.num_batches_tracked.data) if norm.momentum is None else norm.momentum
     stats = {}
     out = DenseInput.apply(norm.weight, norm.bias, conv.weight, *features, eps=norm.eps, stats=stats)
-    count = features[0].shape[0] * features[0].shape[2] * features[0].shape[3]
-    update_running_stats(norm.running_mean.data, norm.running_var.data, stats, momentum, count)
+    update_running_stats(norm.running_mean.data, norm.running_var.data, stats, momentum)
     return out
 
 

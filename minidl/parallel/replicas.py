@@ -32,15 +32,16 @@ class ReplicaGroup:
         self._turn = threading.Condition()
         self._next_in_order = 0
 
-    def all_sum(self, index, calls, value):
-        """The sum over replicas 0, 1, ... (in that order, so every replica gets the same result) of `value`."""
+    def all_sum(self, index, calls, values):
+        """The sums over replicas 0, 1, ... (in that order, so every replica gets the same result) of each of
+        `values` (a tuple: several sums cost one meeting)."""
         slots = self._slots[calls % 2]
-        slots[index] = value
+        slots[index] = values
         self._barrier.wait()
-        total = slots[0]
+        totals = list(slots[0])
         for other in slots[1:]:
-            total = total + other
-        return total
+            totals = [total + value for total, value in zip(totals, other)]
+        return tuple(totals)
 
     def in_order(self, index, work):
         """Run work() in replica 0, then 1, ...; each replica waits for its turn (once per call site)."""
@@ -73,9 +74,9 @@ class Replica:
         known = self.leaf_grads.get(id(leaf))
         self.leaf_grads[id(leaf)] = (leaf, grad if known is None else known[1] + grad)
 
-    def all_sum(self, value):
+    def all_sum(self, *values):
         self.calls += 1
-        return self.group.all_sum(self.index, self.calls, value)
+        return self.group.all_sum(self.index, self.calls, values)
 
 
 def current():
@@ -91,10 +92,12 @@ def leave():
     _local.replica = None
 
 
-def all_sum(value):
-    """`value` summed over the replicas of the running step; `value` itself outside one."""
+def all_sum(*values):
+    """Each of `values` summed over the replicas of the running step (the values themselves outside one);
+    one value gives one sum, several give a tuple."""
     replica = current()
-    return value if replica is None else replica.all_sum(value)
+    totals = values if replica is None else replica.all_sum(*values)
+    return totals[0] if len(values) == 1 else totals
 
 
 def is_leader():
