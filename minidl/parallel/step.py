@@ -19,7 +19,7 @@ from .._blas import blas_threads
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from . import replicas
-from .threads import thread_count
+from .threads import thread_count, using
 
 MIN_CHUNK = 8  # images per replica: below this the threads' overhead outweighs what they share
 
@@ -55,7 +55,7 @@ def train_step(model, x, y, loss_fn, threads=None):
         loss.backward(backend.get_array_module(loss.data).asarray(weight, dtype=loss.dtype))
         return loss.data * loss.dtype.type(weight), logits.data
 
-    with blas_threads(1):
+    with blas_threads(1), using(threads):
         results, leaf_grads = _run_replicas(work, bounds)
     for grads in leaf_grads:  # each replica's share of every parameter's gradient, added in replica order
         for leaf, grad in grads.values():
@@ -72,14 +72,14 @@ def forward(model, x, threads=None):
         with grad_mode.no_grad():
             return model(Tensor._wrap(x[start:stop])).data
 
-    with blas_threads(1):
+    with blas_threads(1), using(threads):
         outputs, _ = _run_replicas(work, chunk_bounds(len(x), threads, backend.device_of(x)))
     return _concatenate(outputs)
 
 
 def _run_replicas(work, bounds):
     """([work(start, stop) per chunk], [leaf gradients per replica]); one chunk runs in the calling thread."""
-    if len(bounds) == 1:
+    if len(bounds) == 1:  # one chunk: no replicas, but a conv may still split its work over `threads`
         return [work(*bounds[0])], []
     group = replicas.ReplicaGroup(len(bounds))
     members = [replicas.Replica(group, index) for index in range(len(bounds))]

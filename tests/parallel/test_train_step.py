@@ -1,5 +1,6 @@
 """parallel.train_step / forward: the batch split over threads gives the whole batch's loss, gradients and BN state."""
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -155,7 +156,6 @@ def test_thread_count_reads_minidl_then_omp(monkeypatch):
 
 
 def test_profile_counts_the_ops_of_every_replica():
-    import time
     minidl.manual_seed(0)
     model = minidl.models.create("resnet20", depth=8)
     x, y = np.zeros((32, 3, 8, 8), np.float32), np.arange(32) % 10
@@ -180,3 +180,22 @@ def test_train_gives_the_same_history_on_one_and_two_threads(monkeypatch):
     for one, two in zip(*histories):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
             assert two[key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), key
+
+
+def test_one_thread_means_one_thread_for_the_convs_too(monkeypatch):
+    from minidl.functional import _conv_threads
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
+    seen, weight = [], minidl.Tensor(np.ones((10, 3, 3, 3), np.float32), requires_grad=True)
+
+    def slow_ident(_):
+        time.sleep(0.02)  # long enough that a pool of two threads hands pieces to both
+        return threading.get_ident()
+
+    def model(x):
+        seen.append(set(_conv_threads.run_parallel(slow_ident, range(4))))
+        return F.conv2d(x, weight, padding=1).mean(axis=(2, 3))
+
+    parallel.train_step(model, np.ones((16, 3, 4, 4), np.float32), np.arange(16) % 10, F.cross_entropy, threads=1)
+    parallel.train_step(model, np.ones((4, 3, 4, 4), np.float32), np.arange(4) % 10, F.cross_entropy, threads=2)
+    assert seen[0] == {threading.get_ident()}  # threads=1: the conv's chunks stay in the calling thread
+    assert len(seen[1]) == 2                    # one chunk of 4 images, but the conv may use both threads
