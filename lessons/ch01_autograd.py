@@ -15,7 +15,7 @@ from minidl import functional as F
 from minidl.analysis import check_gradients
 from minidl.autograd.engine import topological_order
 from minidl.autograd.function import Function
-from minidl.functional.dropout import Dropout
+from minidl.functional.dropout import DropoutFunction
 
 lesson = _lesson.Lesson(1, "Autograd from scratch")
 rng = np.random.default_rng(lesson.seed)
@@ -117,7 +117,7 @@ def batch_norm_eval():
 def fixed_dropout():
     keep = rng.random((4, 5)) >= 0.5  # drop with p = 1/2 and scale what is kept by 1/(1-p) = 2, as F.dropout does
     mask = minidl.Tensor(keep * 2.0, device=lesson.device).data
-    return lambda x: Dropout.apply(x, mask), [tensor(4, 5)]
+    return lambda x: DropoutFunction.apply(x, mask), [tensor(4, 5)]
 
 
 def small_cnn():

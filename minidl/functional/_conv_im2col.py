@@ -22,6 +22,8 @@ from ._conv_layout import padded_nhwc, strided
 from ._conv_scratch import scratch
 from ._conv_threads import run_parallel
 
+NAME = "im2col"  # how the profiler labels this algorithm: conv2d[im2col]
+
 CHUNK_BYTES = 2 ** 19      # size of one chunk's column matrix
 ONE_THREAD_WORK = 2 ** 19  # multiply-adds per GEMM call below which OpenBLAS stays in the calling thread
 MIN_BLOCK_ROWS = 64        # but never cut a GEMM into blocks thinner than this

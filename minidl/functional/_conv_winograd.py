@@ -21,6 +21,8 @@ from ._conv_layout import padded_nhwc, strided
 from ._conv_scratch import scratch
 from ._conv_threads import run_parallel
 
+NAME = "winograd"  # how the profiler labels this algorithm: conv2d[winograd]
+
 OUT = 4   # output tile side m
 TILE = 6  # input tile side m + r - 1 for the 3x3 filter (r = 3)
 

@@ -6,7 +6,9 @@ windows at once, forward and backward. Works on any strides (e.g. channels-last 
 """
 from .. import backend
 from ..autograd.function import Function
+from . import reference
 from ._util import pair, raw, require_float, require_ndim
+from .reference.pool import ReferenceAdaptiveAvgPool2d, ReferenceAvgPool2d, ReferenceMaxPool2d
 
 
 def _window_geometry(op, x, kernel_size, stride, padding):
@@ -75,7 +77,7 @@ def _crop(padded, padding, shape):
     return padded[:, :, ph:ph + shape[2], pw:pw + shape[3]]
 
 
-class MaxPool2d(Function):
+class MaxPool2dFunction(Function):
     def forward(self, x, kernel, stride, padding, out):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, -xp.inf)
@@ -107,7 +109,7 @@ class MaxPool2d(Function):
         return _crop(gpad, padding, shape), None, None, None, None
 
 
-class AvgPool2d(Function):
+class AvgPool2dFunction(Function):
     def forward(self, x, kernel, stride, padding, out, count_include_pad):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, 0)
@@ -152,7 +154,7 @@ class GlobalAvgPool2d(Function):
         return (out,)
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2dFunction(Function):
     """y = P_h x P_w^T with averaging matrices: row i of P_h is 1/len over rows [floor(iH/oh), ceil((i+1)H/oh))."""
 
     def forward(self, x, rows, cols):
@@ -181,7 +183,7 @@ def _averaging_matrix(xp, size, out, dtype):
 def max_pool2d(input, kernel_size, stride=None, padding=0):
     """Max over kernel_size windows (stride defaults to kernel_size; padding counts as -inf)."""
     geometry = _window_geometry("max_pool2d", raw(input), kernel_size, stride, padding)
-    return MaxPool2d.apply(input, *geometry)
+    return (ReferenceMaxPool2d if reference.active() else MaxPool2dFunction).apply(input, *geometry)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -190,7 +192,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         raise NotImplementedError("avg_pool2d: ceil_mode=True is not supported; pad the input (F.pad) so that "
                                   "the windows fit, or use ceil_mode=False")
     geometry = _window_geometry("avg_pool2d", raw(input), kernel_size, stride, padding)
-    return AvgPool2d.apply(input, *geometry, count_include_pad=bool(count_include_pad))
+    function = ReferenceAvgPool2d if reference.active() else AvgPool2dFunction
+    return function.apply(input, *geometry, count_include_pad=bool(count_include_pad))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -204,9 +207,11 @@ def adaptive_avg_pool2d(input, output_size):
     oh, ow = pair(op, "output_size", output_size)
     if oh < 1 or ow < 1:
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r} for input of shape {tuple(x.shape)}")
+    if reference.active():
+        return ReferenceAdaptiveAvgPool2d.apply(input, (oh, ow))
     if (oh, ow) == (1, 1):
         return GlobalAvgPool2d.apply(input)
     xp = backend.get_array_module(x)
     rows = _averaging_matrix(xp, x.shape[2], oh, x.dtype)
     cols = _averaging_matrix(xp, x.shape[3], ow, x.dtype)
-    return AdaptiveAvgPool2d.apply(input, rows, cols)
+    return AdaptiveAvgPool2dFunction.apply(input, rows, cols)
