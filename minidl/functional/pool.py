@@ -7,6 +7,7 @@ windows at once, forward and backward. Works on any strides (e.g. channels-last 
 from .. import backend
 from ..autograd.function import Function
 from . import reference
+from ._channels import is_channels_last
 from ._util import pair, raw, require_float, require_ndim
 from .reference.pool import ReferenceAdaptiveAvgPool2d, ReferenceAvgPool2d, ReferenceMaxPool2d
 
@@ -40,11 +41,6 @@ def _offsets(kernel, stride, out):
                    slice(v, v + stride[1] * (out[1] - 1) + 1, stride[1]))
 
 
-def _channels_last(x):
-    """True for channels-last memory (what conv2d returns); pools hand back results and gradients alike."""
-    return x.strides[1] < x.strides[3]
-
-
 def _full(xp, shape, value, dtype, channels_last):
     """xp.full(shape (N, C, H, W), value) (uninitialised for value None), laid out channels-last when asked."""
     make = xp.empty if value is None else lambda s, dtype: xp.full(s, value, dtype=dtype)
@@ -60,7 +56,7 @@ def _padded(x, padding, value):
         return x
     n, c, h, w = x.shape
     (ph, pw) = padding
-    out = _full(backend.get_array_module(x), (n, c, h + 2 * ph, w + 2 * pw), value, x.dtype, _channels_last(x))
+    out = _full(backend.get_array_module(x), (n, c, h + 2 * ph, w + 2 * pw), value, x.dtype, is_channels_last(x))
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -81,7 +77,7 @@ class MaxPool2dFunction(Function):
     def forward(self, x, kernel, stride, padding, out):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, -xp.inf)
-        self.geometry = (x.shape, kernel, stride, padding, out, _channels_last(x))
+        self.geometry = (x.shape, kernel, stride, padding, out, is_channels_last(x))
         best = index = None
         for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
             values = xpad[:, :, rows, cols]
@@ -113,7 +109,7 @@ class AvgPool2dFunction(Function):
     def forward(self, x, kernel, stride, padding, out, count_include_pad):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, 0)
-        self.geometry = (x.shape, kernel, stride, padding, out, _channels_last(x))
+        self.geometry = (x.shape, kernel, stride, padding, out, is_channels_last(x))
         total = None
         for rows, cols in _offsets(kernel, stride, out):
             if total is None:
@@ -144,7 +140,7 @@ class GlobalAvgPool2d(Function):
     """adaptive_avg_pool2d(x, 1): a plain mean over H and W; its gradient spreads evenly over the image."""
 
     def forward(self, x):
-        self.shape, self.channels_last = x.shape, _channels_last(x)
+        self.shape, self.channels_last = x.shape, is_channels_last(x)
         return x.mean(axis=(2, 3), keepdims=True)
 
     def backward(self, grad):
@@ -158,7 +154,7 @@ class AdaptiveAvgPool2dFunction(Function):
     """y = P_h x P_w^T with averaging matrices: row i of P_h is 1/len over rows [floor(iH/oh), ceil((i+1)H/oh))."""
 
     def forward(self, x, rows, cols):
-        self.rows, self.cols, self.channels_last = rows, cols, _channels_last(x)
+        self.rows, self.cols, self.channels_last = rows, cols, is_channels_last(x)
         return rows @ x @ cols.T
 
     def backward(self, grad):
