@@ -22,9 +22,10 @@ def _pad(x, padding, value):
 
 def _windows(kernel, stride, out):
     """((i, j), rows, cols) of every output pixel: the slices of the padded input its window covers."""
+    (kh, kw), (sh, sw) = kernel, stride
     for i in range(out[0]):
         for j in range(out[1]):
-            yield (i, j), slice(i * stride[0], i * stride[0] + kernel[0]), slice(j * stride[1], j * stride[1] + kernel[1])
+            yield (i, j), slice(i * sh, i * sh + kh), slice(j * sw, j * sw + kw)
 
 
 def _crop(grad_pad, padding, shape):
