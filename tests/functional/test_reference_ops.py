@@ -1,5 +1,6 @@
 """The reference ops (minidl/functional/reference): their gradients by central differences, the fast ops
 against them forward and backward on a grid of shapes, and whole ResNets on either path (all float64)."""
+import contextlib
 import threading
 
 import numpy as np
@@ -17,20 +18,12 @@ def _both_paths(fn, inputs):
     results = []
     for use_reference in (False, True):
         leaves = [minidl.tensor(a.copy(), requires_grad=True) if a is not None else None for a in inputs]
-        with reference.reference_ops() if use_reference else _nothing():
+        with reference.reference_ops() if use_reference else contextlib.nullcontext():
             out = fn(*leaves)
         g = np.random.default_rng(7).standard_normal(out.shape)
         out.backward(g)
         results.append((out.data, [leaf.grad if leaf is not None else None for leaf in leaves]))
     return results
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _assert_paths_agree(fn, inputs, atol=1e-10):
@@ -88,7 +81,7 @@ def test_batch_norm_training_fast_path_matches_reference(shape, affine, rng):
     buffers = []
     for use_reference in (False, True):
         running_mean, running_var = np.zeros(c), np.ones(c)
-        with reference.reference_ops() if use_reference else _nothing():
+        with reference.reference_ops() if use_reference else contextlib.nullcontext():
             F.batch_norm(minidl.tensor(x), running_mean, running_var, training=True, momentum=0.3)
         buffers.append((running_mean, running_var))
     (fast_mean, fast_var), (ref_mean, ref_var) = buffers
@@ -161,7 +154,7 @@ def test_resnet_on_the_reference_path_matches_the_fast_path(name, depth, rng):
     for use_reference in (False, True):
         model.zero_grad()
         x = minidl.tensor(x_data, requires_grad=True)
-        with reference.reference_ops() if use_reference else _nothing(), minidl.profile() as prof:
+        with reference.reference_ops() if use_reference else contextlib.nullcontext(), minidl.profile() as prof:
             out = model(x)
             out.backward(g)
         ops = {row["name"] for row in prof.rows()}
@@ -173,6 +166,19 @@ def test_resnet_on_the_reference_path_matches_the_fast_path(name, depth, rng):
     assert fast_grads.keys() == ref_grads.keys() and len(fast_grads) > 3 * (depth - 2) // 2
     for name in fast_grads:
         np.testing.assert_allclose(fast_grads[name], ref_grads[name], rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+def test_memory_efficient_densenet_leaves_its_fused_op_on_the_reference_path(rng):
+    minidl.manual_seed(0)
+    model = minidl.models.create("densenet_bc100", depth=10, memory_efficient=True).double().train()
+    x = minidl.tensor(rng.standard_normal((2, 3, 8, 8)))
+    names = []
+    for use_reference in (False, True):
+        with reference.reference_ops() if use_reference else contextlib.nullcontext(), minidl.profile() as prof:
+            model(x).sum().backward()
+        names.append({row["name"] for row in prof.rows()})
+    assert "DenseInput" in names[0] and "DenseInput" not in names[1]
+    assert not any(name.startswith("conv2d[") and name != "conv2d[reference]" for name in names[1])
 
 
 def test_profiler_names_the_conv_algorithm(t64):
