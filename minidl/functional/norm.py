@@ -139,8 +139,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         out = train_fn.apply(input, weight, bias, eps, stats)
         update_running_stats(rm, rv, stats, momentum, x.size // channels)
         return out
-    return eval_fn.apply(input, weight, bias, rm.astype(x.dtype, copy=False), rv.astype(x.dtype, copy=False),
-                               eps)
+    return eval_fn.apply(input, weight, bias, rm.astype(x.dtype, copy=False), rv.astype(x.dtype, copy=False), eps)
 
 
 def update_running_stats(running_mean, running_var, stats, momentum, count):
