@@ -15,7 +15,7 @@ from minidl import functional as F
 from minidl.analysis import check_gradients
 from minidl.autograd.engine import topological_order
 from minidl.autograd.function import Function
-from minidl.functional.dropout import Dropout
+from minidl.functional.dropout import DropoutFunction
 
 lesson = _lesson.Lesson(1, "Autograd from scratch")
 rng = np.random.default_rng(lesson.seed)
@@ -117,7 +117,15 @@ def batch_norm_eval():
 def fixed_dropout():
     keep = rng.random((4, 5)) >= 0.5  # drop with p = 1/2 and scale what is kept by 1/(1-p) = 2, as F.dropout does
     mask = minidl.Tensor(keep * 2.0, device=lesson.device).data
-    return lambda x: Dropout.apply(x, mask), [tensor(4, 5)]
+    return lambda x: DropoutFunction.apply(x, mask), [tensor(4, 5)]
+
+
+def on_reference_ops(fn):
+    """fn run on the package's plain reference ops (minidl/functional/reference) instead of the fast ones."""
+    def run(*inputs):
+        with minidl.reference_ops():
+            return fn(*inputs)
+    return run
 
 
 def small_cnn():
@@ -204,6 +212,23 @@ CASES = [  # (family, op and variant, function, inputs)
     ("loss", "nll_loss (of log_softmax)", lambda x: F.nll_loss(F.log_softmax(x, 1), Y),
      [tensor(6, 4)]),
     ("loss", "mse_loss", F.mse_loss, [tensor(5, 3), tensor(5, 3)]),
+    ("reference ops", "conv2d 3x3 s2 p1 groups 2 + bias",
+     on_reference_ops(lambda x, w, b: F.conv2d(x, w, b, 2, 1, groups=2)),
+     [tensor(2, 4, 7, 7), tensor(4, 2, 3, 3), tensor(4)]),
+    ("reference ops", "conv2d 3x3 dilation 2 'same'",
+     on_reference_ops(lambda x, w: F.conv2d(x, w, padding="same", dilation=2)),
+     [tensor(2, 2, 7, 7), tensor(3, 2, 3, 3)]),
+    ("reference ops", "batch_norm (train: batch stats)",
+     on_reference_ops(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
+     [tensor(4, 3, 3, 3), tensor(3), tensor(3)]),
+    ("reference ops", "max_pool2d 3x3 s2 p1", on_reference_ops(lambda x: F.max_pool2d(x, 3, 2, 1)),
+     [distinct(2, 2, 5, 5)]),
+    ("reference ops", "avg_pool2d 3x3 s2 p1 (real pixels only)",
+     on_reference_ops(lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)), [tensor(2, 2, 5, 5)]),
+    ("reference ops", "adaptive_avg_pool2d (2, 3)", on_reference_ops(lambda x: F.adaptive_avg_pool2d(x, (2, 3))),
+     [tensor(2, 2, 5, 6)]),
+    ("reference ops", "cat (channels)", on_reference_ops(lambda a, b: F.cat([a, b], 1)),
+     [tensor(2, 2, 3, 3), tensor(2, 3, 3, 3)]),
     ("composite", "conv-BN-relu-pool-linear-CE", *small_cnn()),
 ]
 

@@ -1,7 +1,8 @@
 """Chapter 2: the pieces of a CNN. Convolution, batch norm, pooling and concatenation: what each computes (a tiny
-worked example, checked against a direct loop over the definition) and its gradient (a hand formula, checked
-against autograd and float64 differences). Then a small CNN made of exactly these pieces is trained on the
-CIFAR-10 subset with minidl.train.
+worked example, and a direct loop over the definition) and its gradient (a hand formula), both checked against
+the package's plain reference ops (minidl/functional/reference, run with `minidl.reference_ops()`), which the
+fast ops must match too, and against float64 differences. Then a small CNN made of exactly these pieces is
+trained on the CIFAR-10 subset with minidl.train.
 
     python lessons/ch02_cnn_building_blocks.py [--quick | --full] [--out DIR] [--seed N] [--device cpu|cuda]
 
@@ -9,6 +10,7 @@ quick: 512 training images, 2 epochs; default: the 5,085-image subset, 15 epochs
 epochs on whatever minidl.data.cifar10() finds (the whole 50,000 images if MINIDL_DATA points at them).
 """
 
+import contextlib
 import math
 
 import numpy as np
@@ -21,7 +23,7 @@ from minidl.analysis import check_gradients
 
 lesson = _lesson.Lesson(2, "Convolution, batch norm, pooling, concatenation")
 rng = np.random.default_rng(lesson.seed)
-checks = []  # rows of the summary table: piece, forward vs definition, backward vs hand formula, gradcheck
+checks = []  # summary rows: piece, definition, hand gradient, fast ops (each vs the reference op), gradcheck
 
 
 def t64(array, grad=True):
@@ -40,6 +42,28 @@ def gradcheck_error(fn, inputs):
 def backward_with(out, g):
     """Backpropagate a fixed upstream gradient g, i.e. the gradients of L = sum(out * g)."""
     out.backward(minidl.Tensor(g))
+
+
+def on_both_paths(fn, arrays, g):
+    """fn(*arrays) and its input gradients (for upstream g) by the package's reference ops, and the largest
+    difference of the fast ops from them."""
+    runs = []
+    for path in (minidl.reference_ops(), contextlib.nullcontext()):
+        tensors = [t64(a) for a in arrays]
+        with path:
+            out = fn(*tensors)
+        backward_with(out, g)
+        runs.append([out.data] + [t.grad for t in tensors])
+    reference, fast = runs
+    return reference[0], reference[1:], max(np.abs(a - b).max() for a, b in zip(reference, fast))
+
+
+def add_check(name, fn, arrays, g, forward_by_definition, grads_by_hand):
+    """One row of the summary: the definition, the hand formula and the fast ops, each against the reference op."""
+    out, grads, fast_error = on_both_paths(fn, arrays, g)
+    checks.append([name, np.abs(forward_by_definition - out).max(),
+                   max(np.abs(mine - ref).max() for mine, ref in zip(grads_by_hand, grads)), fast_error,
+                   gradcheck_error(fn, [t64(a) for a in arrays])])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -81,26 +105,13 @@ y = F.conv2d(t64(image, grad=False), t64(kernel, grad=False))
 show("conv2d(image, kernel) (3x3 output: no padding)", y.data[0, 0])
 print("The kernel answers -3 where the window straddles the edge and 0 on flat regions.\n")
 
-x, w = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3))
-g = rng.standard_normal((2, 4, 4, 4))
-xt, wt = t64(x), t64(w)
-out = F.conv2d(xt, wt, stride=2, padding=1)
-backward_with(out, g)
-direct, xpad = conv_by_definition(x, w, stride=2, padding=1)
-dw, dx = conv_grads_by_hand(xpad, w, g, stride=2, padding=1, shape=x.shape)
-checks.append(["conv2d 3x3, stride 2, pad 1", np.abs(out.data - direct).max(),
-               max(np.abs(wt.grad - dw).max(), np.abs(xt.grad - dx).max()),
-               gradcheck_error(lambda a, b: F.conv2d(a, b, stride=2, padding=1), [t64(x), t64(w)])])
-x, w = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
-g = rng.standard_normal((2, 4, 6, 6))
-xt, wt = t64(x), t64(w)
-out = F.conv2d(xt, wt, padding=1)  # 3x3 stride 1: the fast Winograd path
-backward_with(out, g)
-direct, xpad = conv_by_definition(x, w, stride=1, padding=1)
-dw, dx = conv_grads_by_hand(xpad, w, g, stride=1, padding=1, shape=x.shape)
-checks.append(["conv2d 3x3, stride 1, pad 1 (Winograd)", np.abs(out.data - direct).max(),
-               max(np.abs(wt.grad - dw).max(), np.abs(xt.grad - dx).max()),
-               gradcheck_error(lambda a, b: F.conv2d(a, b, padding=1), [t64(x), t64(w)])])
+for name, stride, size in (("conv2d 3x3, stride 2, pad 1 (fast: im2col)", 2, 7),
+                           ("conv2d 3x3, stride 1, pad 1 (fast: Winograd)", 1, 6)):
+    x, w = rng.standard_normal((2, 3, size, size)), rng.standard_normal((4, 3, 3, 3))
+    g = rng.standard_normal((2, 4, 4 if stride == 2 else size, 4 if stride == 2 else size))
+    direct, xpad = conv_by_definition(x, w, stride=stride, padding=1)
+    dw, dx = conv_grads_by_hand(xpad, w, g, stride=stride, padding=1, shape=x.shape)
+    add_check(name, lambda a, b, s=stride: F.conv2d(a, b, stride=s, padding=1), [x, w], g, direct, [dx, dw])
 
 # --------------------------------------------------------------------------------------------------
 # 2. Batch norm: per channel, y = gamma * (x - mean) / sqrt(var + eps) + beta over the batch (and positions)
@@ -125,9 +136,6 @@ print(f"Running statistics after this one step (momentum 0.1, unbiased variance)
 x = rng.standard_normal((4, 3, 3, 3)) * 2 + 1
 gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
 g = rng.standard_normal(x.shape)
-xt, gt, bt = t64(x), t64(gamma), t64(beta)
-out = F.batch_norm(xt, None, None, gt, bt, training=True)
-backward_with(out, g)
 axes = (0, 2, 3)
 mu, inv_std = x.mean(axes, keepdims=True), 1 / np.sqrt(x.var(axes, keepdims=True) + 1e-5)
 x_hat = (x - mu) * inv_std
@@ -135,11 +143,8 @@ c = (1, 3, 1, 1)
 # The batch statistics depend on every example, hence the two centring terms:
 #   dL/dx = gamma * inv_std * (g - mean(g) - x_hat * mean(g * x_hat)),  means over N, H, W
 dx = gamma.reshape(c) * inv_std * (g - g.mean(axes, keepdims=True) - x_hat * (g * x_hat).mean(axes, keepdims=True))
-checks.append(["batch_norm (training)", np.abs(out.data - (gamma.reshape(c) * x_hat + beta.reshape(c))).max(),
-               max(np.abs(xt.grad - dx).max(), np.abs(gt.grad - (g * x_hat).sum(axes)).max(),
-                   np.abs(bt.grad - g.sum(axes)).max()),
-               gradcheck_error(lambda a, b, d: F.batch_norm(a, None, None, b, d, training=True),
-                               [t64(x), t64(gamma), t64(beta)])])
+add_check("batch_norm (training)", lambda a, b, d: F.batch_norm(a, None, None, b, d, training=True),
+          [x, gamma, beta], g, gamma.reshape(c) * x_hat + beta.reshape(c), [dx, (g * x_hat).sum(axes), g.sum(axes)])
 
 # --------------------------------------------------------------------------------------------------
 # 3. Pooling: max routes the gradient to the winner of each window; average spreads it evenly
@@ -159,34 +164,29 @@ g = rng.standard_normal((2, 2, 3, 3))
 for name, pool, direct, route in (
         ("max_pool2d 2x2", F.max_pool2d, windows.max(-1), lambda w: (w == w.max(-1, keepdims=True)).astype(float)),
         ("avg_pool2d 2x2", F.avg_pool2d, windows.mean(-1), lambda w: np.full(w.shape, 0.25))):
-    xt = t64(x)
-    out = pool(xt, 2)
-    backward_with(out, g)
     share = route(windows) * g[..., None]  # each window element's share of its output's gradient
     dx = share.reshape(2, 2, 3, 3, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
-    checks.append([name, np.abs(out.data - direct).max(), np.abs(xt.grad - dx).max(),
-                   gradcheck_error(lambda a, p=pool: p(a, 2), [t64(x)])])
+    add_check(name, lambda a, p=pool: p(a, 2), [x], g, direct, [dx])
 
 # --------------------------------------------------------------------------------------------------
 # 4. Concatenation: stack feature maps along the channel axis; the gradient is cut back into the pieces
 # --------------------------------------------------------------------------------------------------
 a, b = rng.standard_normal((2, 2, 3, 3)), rng.standard_normal((2, 3, 3, 3))
 g = rng.standard_normal((2, 5, 3, 3))
-at, bt = t64(a), t64(b)
-out = F.cat([at, bt], dim=1)
-backward_with(out, g)
+out = F.cat([t64(a), t64(b)], dim=1)
 print(f"4. Concatenation: cat of {a.shape} and {b.shape} along channels gives {out.shape}; the gradient of "
       f"each input is its slice of the output gradient, channels 0-1 and 2-4.\n")
-checks.append(["cat (channels)", np.abs(out.data - np.concatenate([a, b], 1)).max(),
-               max(np.abs(at.grad - g[:, :2]).max(), np.abs(bt.grad - g[:, 2:]).max()),
-               gradcheck_error(lambda p, q: F.cat([p, q], 1), [t64(a), t64(b)])])
+add_check("cat (channels)", lambda p, q: F.cat([p, q], 1), [a, b], g, np.concatenate([a, b], 1), [g[:, :2], g[:, 2:]])
 
-lesson.table(["piece", "forward vs definition", "backward vs hand formula", "gradcheck |analytic - numeric|"],
+lesson.table(["piece", "definition", "hand gradient", "fast ops", "gradcheck |analytic - numeric|"],
              [[r[0]] + [f"{v:.1e}" for v in r[1:]] for r in checks],
-             title="Each piece against its definition and its hand-derived gradient (float64, max |difference|):")
+             title="Max |difference| from the package's reference op (float64) of: the loop over the definition, "
+                   "the hand-derived gradients, the fast ops (forward and backward); then the float64 gradient check:")
 worst = max(max(r[1:]) for r in checks)
 lesson.say(f"Every forward value and gradient above matches its definition to {worst:.0e} or better."
            if worst < 1e-8 else f"The largest disagreement is {worst:.2g}: look at the table.")
+print("The reference ops (minidl/functional/reference) are these definitions written once, as Functions; "
+      "`with minidl.reference_ops():` runs any model on them.")
 print()
 
 

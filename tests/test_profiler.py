@@ -20,7 +20,7 @@ def test_counts_forward_and_backward_calls_per_op_type(rng):
         _graph(rng)[2].backward()
     rows = {r["name"]: r for r in prof.rows()}
     assert rows["MatMul"]["forward_calls"] == 1 and rows["MatMul"]["backward_calls"] == 1
-    assert rows["ReLU"]["forward_calls"] == 1 and rows["ReLU"]["backward_calls"] == 1
+    assert rows["ReLUFunction"]["forward_calls"] == 1 and rows["ReLUFunction"]["backward_calls"] == 1
     assert rows["Mul"]["forward_calls"] == 1 and rows["Add"]["forward_calls"] == 1
     # h reaches the loss three times (both factors of h * h, and + h): its three gradients take two sums
     assert rows[ACCUMULATE]["backward_calls"] == 2 and rows[ACCUMULATE]["forward_calls"] == 0
@@ -104,8 +104,10 @@ def test_profile_of_a_zoo_training_step():
     with profile() as prof:
         F.cross_entropy(model(x), np.array([1, 2])).backward()
     rows = {r["name"]: r for r in prof.rows()}
-    assert rows["Conv2d"]["forward_calls"] == 19 and rows["Conv2d"]["backward_calls"] == 19
-    assert rows["Linear"]["forward_calls"] == 1
+    # the 17 stride-1 3x3 convs take Winograd, the 2 stride-2 ones im2col
+    assert rows["conv2d[winograd]"]["forward_calls"] == 17 and rows["conv2d[winograd]"]["backward_calls"] == 17
+    assert rows["conv2d[im2col]"]["forward_calls"] == 2 and rows["conv2d[im2col]"]["backward_calls"] == 2
+    assert rows["LinearFunction"]["forward_calls"] == 1
 
 
 def test_a_given_clock_is_used_for_every_time():

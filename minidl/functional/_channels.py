@@ -18,8 +18,15 @@ import math
 from .. import backend
 
 
-def channels_last(a):
-    """True when moving the channel axis last gives C-contiguous memory (conv2d's output layout)."""
+def is_channels_last(a):
+    """True for channels-last memory: an (N, C, ...) array whose channel axis is the innermost in memory.
+
+    This is conv2d's output layout (an NCHW view of NHWC memory); the one test of it that batch norm, the
+    elementwise ops and pooling all use. An array that is contiguous in both layouts (C = 1, or one pixel)
+    counts as NCHW.
+    """
+    if a.ndim < 3 or a.flags.c_contiguous:
+        return False
     return backend.get_array_module(a).moveaxis(a, 1, -1).flags.c_contiguous
 
 
@@ -31,7 +38,7 @@ class ChannelView:
         self.shape = like.shape
         self.n, self.c = like.shape[:2]
         self.spatial = math.prod(like.shape[2:])
-        self.rows_are_samples = like.ndim == 2 or channels_last(like)
+        self.rows_are_samples = like.ndim == 2 or is_channels_last(like)
 
     def matrix(self, a):
         """a (shaped like `like`) as the 2-D matrix; a view when a has the layout of `like`, else one copy."""

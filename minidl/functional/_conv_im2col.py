@@ -22,6 +22,8 @@ from ._conv_layout import padded_nhwc, strided
 from ._conv_scratch import scratch
 from ._conv_threads import run_parallel
 
+NAME = "im2col"  # how the profiler labels this algorithm: conv2d[im2col]
+
 CHUNK_BYTES = 2 ** 19      # size of one chunk's column matrix
 ONE_THREAD_WORK = 2 ** 19  # multiply-adds per GEMM call below which OpenBLAS stays in the calling thread
 MIN_BLOCK_ROWS = 64        # but never cut a GEMM into blocks thinner than this
@@ -69,12 +71,12 @@ def _im2col(x_nhwc, geo):
     g, n = geo.groups, x_nhwc.shape[0]
     if geo.pointwise and g == 1:
         return x_nhwc.reshape(1, n * geo.h * geo.w, geo.c)  # a view when x is channels-last, else one copy
-    xpad = padded_nhwc(x_nhwc, geo.top, geo.left, geo.hp, geo.wp, "im2col.pad")
+    xpad = padded_nhwc(x_nhwc, geo.top, geo.left, geo.hp, geo.wp, "im2col.padded_input")
     s = xpad.strides
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
     windows = strided(xpad, (g, n, geo.ho, geo.wo, geo.kh, geo.kw, geo.cg),
                       (geo.cg * s[3], s[0], sh * s[1], sw * s[2], dh * s[1], dw * s[2], s[3]))
-    cols = scratch("im2col.cols", (g, n * geo.ho * geo.wo, geo.depth), x_nhwc.dtype, xp)
+    cols = scratch("im2col.columns", (g, n * geo.ho * geo.wo, geo.depth), x_nhwc.dtype, xp)
     cols.reshape(windows.shape)[...] = windows
     return cols
 
@@ -169,7 +171,7 @@ def _col2im(grad_y, w, geo, grad_pad):
     of every row goes back to the pixels that kernel offset (u, v) read, as kh*kw strided slice-adds."""
     xp = backend.get_array_module(grad_y)
     g, n = geo.groups, grad_pad.shape[0]
-    grad_cols = scratch("im2col.grad_cols", (g, grad_y.shape[1], geo.depth), grad_y.dtype, xp)
+    grad_cols = scratch("im2col.column_gradients", (g, grad_y.shape[1], geo.depth), grad_y.dtype, xp)
     _gemm(geo, grad_y, w.transpose(0, 2, 1), grad_cols)
     grad_cols = grad_cols.reshape(g, n, geo.ho, geo.wo, geo.kh, geo.kw, geo.cg)
     for u in range(geo.kh):

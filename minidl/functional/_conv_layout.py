@@ -29,8 +29,8 @@ def strided(array, shape, strides):
     return as_strided(array, shape=shape, strides=strides)
 
 
-def padded_nhwc(x_nhwc, top, left, height, width, role):
-    """Copy x (N, H, W, C) into a zero-bordered (N, height, width, C) scratch buffer at row `top`, column `left`.
+def padded_nhwc(x_nhwc, top, left, height, width, slot):
+    """Copy x (N, H, W, C) into a zero-bordered (N, height, width, C) scratch `slot` at row `top`, column `left`.
 
     Only the border strips are zeroed; the interior is written once by the copy.
     """
@@ -38,7 +38,7 @@ def padded_nhwc(x_nhwc, top, left, height, width, role):
     n, h, w, c = x_nhwc.shape
     if (top, left, height, width) == (0, 0, h, w):
         return x_nhwc
-    out = scratch(role, (n, height, width, c), x_nhwc.dtype, xp)
+    out = scratch(slot, (n, height, width, c), x_nhwc.dtype, xp)
     out[:, :top] = 0
     out[:, top + h:] = 0
     out[:, top:top + h, :left] = 0

@@ -21,6 +21,8 @@ from ._conv_layout import padded_nhwc, strided
 from ._conv_scratch import scratch
 from ._conv_threads import run_parallel
 
+NAME = "winograd"  # how the profiler labels this algorithm: conv2d[winograd]
+
 OUT = 4   # output tile side m
 TILE = 6  # input tile side m + r - 1 for the 3x3 filter (r = 3)
 
@@ -61,7 +63,7 @@ def tile_transform(xp, mat, tiles, out):
     multiply-adds than one GEMM with the Kronecker product mat (x) mat, and measured faster.
     """
     r, p, x = mat.shape[0], mat.shape[1], tiles.shape[2]
-    rows = scratch("winograd.half", (r, p, x), tiles.dtype, xp)
+    rows = scratch("winograd.half_transformed", (r, p, x), tiles.dtype, xp)
     xp.matmul(mat, tiles.transpose(1, 0, 2), out=rows.transpose(1, 0, 2))  # rows[i, b] = sum_a mat[i, a] tiles[a, b]
     xp.matmul(mat, rows, out=out)                                          # out[i, j] = sum_b mat[j, b] rows[i, b]
     return out
@@ -139,9 +141,9 @@ def input_tiles(xp, x_nhwc, geo, b_t, out):
     """V = B^T d B for the 6x6 tiles d of a chunk of images x (n, H, W, C), written to out (6, 6, tiles*C)."""
     n, c, th, tw = x_nhwc.shape[0], geo.c, geo.th, geo.tw
     # Pad to a whole number of tiles, view the 6x6 tiles at stride 4 (no copy), copy them out once.
-    xpad = padded_nhwc(x_nhwc, geo.top, geo.left, OUT * th + 2, OUT * tw + 2, "winograd.pad")
+    xpad = padded_nhwc(x_nhwc, geo.top, geo.left, OUT * th + 2, OUT * tw + 2, "winograd.padded_input")
     s = xpad.strides
-    d = scratch("winograd.in_a", (TILE, TILE, n * th * tw * c), x_nhwc.dtype, xp)
+    d = scratch("winograd.input_tiles", (TILE, TILE, n * th * tw * c), x_nhwc.dtype, xp)
     d.reshape(TILE, TILE, n, th, tw, c)[...] = strided(
         xpad, (TILE, TILE, n, th, tw, c), (s[1], s[2], s[0], OUT * s[1], OUT * s[2], s[3]))
     return tile_transform(xp, b_t, d, out)
@@ -150,7 +152,7 @@ def input_tiles(xp, x_nhwc, geo, b_t, out):
 def output_image(xp, m, geo, a_t, y):
     """Y = A^T M A for a chunk's products m (36, tiles, O); the 4x4 tiles go into y (n, Ho, Wo, O)."""
     n, o, th, tw = y.shape[0], geo.o, geo.th, geo.tw
-    y_tiles = scratch("winograd.out_b", (OUT, OUT, n * th * tw * o), y.dtype, xp)
+    y_tiles = scratch("winograd.output_tiles", (OUT, OUT, n * th * tw * o), y.dtype, xp)
     tile_transform(xp, a_t, m.reshape(TILE, TILE, -1), y_tiles)
     y_tiles = y_tiles.reshape(OUT, OUT, n, th, tw, o)
     if geo.even:  # one copy: (a, b, n, i, j, o) -> (n, i, a, j, b, o) is exactly image order
@@ -164,7 +166,7 @@ def output_image(xp, m, geo, a_t, y):
 def output_grad_tiles(xp, grad_nhwc, geo, a_t):
     """dM = A dY A^T (36, tiles, O) from a chunk of the output gradient (zero where tiles overhang)."""
     n, o, th, tw = grad_nhwc.shape[0], geo.o, geo.th, geo.tw
-    dy = scratch("winograd.out_b", (OUT, OUT, n, th, tw, o), grad_nhwc.dtype, xp)
+    dy = scratch("winograd.output_tiles", (OUT, OUT, n, th, tw, o), grad_nhwc.dtype, xp)
     if geo.even:
         dy.transpose(2, 3, 0, 4, 1, 5)[...] = grad_nhwc.reshape(n, th, OUT, tw, OUT, o)
     else:
@@ -172,7 +174,7 @@ def output_grad_tiles(xp, grad_nhwc, geo, a_t):
         for a in range(OUT):
             for b in range(OUT):
                 dy[a, b, :, :geo.rows(a), :geo.cols(b)] = grad_nhwc[:, a::OUT, b::OUT]
-    dm = scratch("winograd.out_a", (TILE, TILE, n * th * tw * o), grad_nhwc.dtype, xp)
+    dm = scratch("winograd.products", (TILE, TILE, n * th * tw * o), grad_nhwc.dtype, xp)
     tile_transform(xp, a_t.T, dy.reshape(OUT, OUT, -1), dm)
     return dm.reshape(TILE * TILE, n * th * tw, o)
 
@@ -180,7 +182,7 @@ def output_grad_tiles(xp, grad_nhwc, geo, a_t):
 def add_input_tiles(xp, dv, geo, b_t, grad_pad):
     """dd = B dV B^T, then add each 6x6 tile back where it was read from, into grad_pad (n, 4th+4, 4tw+4, C)."""
     n, c, th, tw = grad_pad.shape[0], geo.c, geo.th, geo.tw
-    dd = scratch("winograd.in_b", (TILE, TILE, n * th * tw * c), dv.dtype, xp)
+    dd = scratch("winograd.input_tiles", (TILE, TILE, n * th * tw * c), dv.dtype, xp)
     tile_transform(xp, b_t.T, dv.reshape(TILE, TILE, -1), dd)
     tiles = dd.reshape(TILE, TILE, n, th, tw, c).transpose(2, 3, 0, 4, 1, 5)  # (n, i, a, j, b, c)
     image = grad_pad.reshape(n, th + 1, OUT, tw + 1, OUT, c)                   # pixel (4i + a, 4j + b)
@@ -209,9 +211,9 @@ def forward(x_nhwc, weight, pads, keep_tiles):
     def chunk(piece):
         start, stop, first, last = piece
         shape = (TILE, TILE, (last - first) * c)
-        v = v_all[:, :, first * c:last * c] if keep_tiles else scratch("winograd.in_b", shape, dtype, xp)
+        v = v_all[:, :, first * c:last * c] if keep_tiles else scratch("winograd.transformed_input", shape, dtype, xp)
         input_tiles(xp, x_nhwc[start:stop], geo, b_t, v)
-        m = scratch("winograd.out_a", (TILE * TILE, last - first, o), dtype, xp)
+        m = scratch("winograd.products", (TILE * TILE, last - first, o), dtype, xp)
         xp.matmul(v.reshape(TILE * TILE, last - first, c), u, out=m)  # the 36 GEMMs (tiles, C) @ (C, O)
         output_image(xp, m, geo, a_t, y[start:stop])
 
@@ -236,7 +238,7 @@ def backward(grad_nhwc, saved, need_input, need_weight):
             v = v_all[:, :, first * c:last * c].reshape(TILE * TILE, last - first, c)
             du = xp.matmul(v.transpose(0, 2, 1), dm)
         if need_input:  # dV = dM U^T, then back to image space
-            dv = scratch("winograd.in_a", (TILE * TILE, last - first, c), dtype, xp)
+            dv = scratch("winograd.transformed_input", (TILE * TILE, last - first, c), dtype, xp)
             xp.matmul(dm, u.transpose(0, 2, 1), out=dv)
             add_input_tiles(xp, dv, geo, b_t, grad_pad[start:stop])
         return du

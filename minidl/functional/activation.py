@@ -8,7 +8,7 @@ from ..autograd.function import Function
 from ._util import normalize_dim, raw, require_float
 
 
-class ReLU(Function):
+class ReLUFunction(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         out = xp.maximum(x, 0)
@@ -25,7 +25,7 @@ class ReLU(Function):
         return (xp.multiply(grad, out > 0, out=xp.empty_like(out)),)
 
 
-class LeakyReLU(Function):
+class LeakyReLUFunction(Function):
     def forward(self, x, negative_slope):
         self.slope = negative_slope
         self.save_for_backward(x)
@@ -36,7 +36,7 @@ class LeakyReLU(Function):
         return grad * backend.get_array_module(x).where(x > 0, 1, self.slope).astype(grad.dtype), None
 
 
-class Sigmoid(Function):
+class SigmoidFunction(Function):
     def forward(self, x):
         xp = backend.get_array_module(x)
         # 1/(1+e^-x) overflows e^-x for very negative x; tanh gives the same value without overflow.
@@ -57,7 +57,7 @@ class Sigmoid(Function):
         return (slope,)
 
 
-class Tanh(Function):
+class TanhFunction(Function):
     def forward(self, x):
         out = backend.get_array_module(x).tanh(x)
         self.save_for_backward(out)
@@ -160,19 +160,19 @@ def _float_input(op, x):
 
 def relu(x, inplace=False):
     """max(x, 0). (`inplace` is accepted for PyTorch compatibility; the result is always a new array.)"""
-    return ReLU.apply(_float_input("relu", x))
+    return ReLUFunction.apply(_float_input("relu", x))
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
-    return LeakyReLU.apply(_float_input("leaky_relu", x), negative_slope)
+    return LeakyReLUFunction.apply(_float_input("leaky_relu", x), negative_slope)
 
 
 def sigmoid(x):
-    return Sigmoid.apply(_float_input("sigmoid", x))
+    return SigmoidFunction.apply(_float_input("sigmoid", x))
 
 
 def tanh(x):
-    return Tanh.apply(_float_input("tanh", x))
+    return TanhFunction.apply(_float_input("tanh", x))
 
 
 def softplus(x, beta=1.0, threshold=20.0):

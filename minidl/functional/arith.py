@@ -7,6 +7,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ._channels import is_channels_last
 from ._util import operands, raw, unbroadcast
 
 
@@ -19,7 +20,7 @@ def _binary(ufunc, a, b):
     """
     if getattr(a, "ndim", 0) == 4 and getattr(b, "shape", None) == a.shape and a.dtype == b.dtype:
         for like in (a, b):
-            if not like.flags.c_contiguous and like.transpose(0, 2, 3, 1).flags.c_contiguous:
+            if is_channels_last(like):
                 xp = backend.get_array_module(like)
                 return ufunc(a, b, out=xp.empty_like(like))
     return ufunc(a, b)

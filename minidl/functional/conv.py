@@ -3,25 +3,32 @@
 3x3 stride-1 convs (most of every ResNet) go to Winograd F(4x4, 3x3), which needs 4x fewer
 multiplications and runs on all cores (_conv_winograd.py); everything else goes to im2col + GEMM
 (_conv_im2col.py). Both compute in NHWC and return NCHW-shaped views of NHWC memory (_conv_layout.py).
+Inside `minidl.reference_ops()` every conv runs the plain version instead (reference/conv.py).
 """
 import numbers
 
 from ..autograd.function import Function
-from . import _conv_im2col, _conv_winograd
+from . import _conv_im2col, _conv_winograd, reference
 from ._conv_layout import to_nchw, to_nhwc
 from ._util import pair, raw, require_float, require_ndim
+from .reference.conv import ReferenceConv2d
 
 OP = "conv2d"
 
 
-class Conv2d(Function):
+class Conv2dFunction(Function):
+    """conv2d on the fast path; `path` (set by the two subclasses below) is the algorithm's module."""
+    path = None
+
+    @property
+    def name(self):
+        return f"{OP}[{self.path.NAME}]"  # the profiler's row: conv2d[winograd] or conv2d[im2col]
+
     def forward(self, x, weight, bias, stride, pads, dilation, groups):
         need_w = self.needs_input_grad[1]  # only the weight gradient needs forward's tiles / columns
-        if _conv_winograd.applicable(weight.shape, stride, dilation, groups, x.dtype):
-            self.path = _conv_winograd
+        if self.path is _conv_winograd:
             y, saved = _conv_winograd.forward(to_nhwc(x), weight, pads, keep_tiles=need_w)
         else:
-            self.path = _conv_im2col
             y, saved = _conv_im2col.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
         if bias is not None:
             y += bias  # NHWC: the bias runs along the contiguous last axis
@@ -37,6 +44,14 @@ class Conv2d(Function):
             grad_x, grad_w = self.path.backward(grad_nhwc, self.saved, need_x, need_w)
         grad_b = grad_nhwc.sum(axis=(0, 1, 2)) if self.has_bias and need_b else None
         return (to_nchw(grad_x) if grad_x is not None else None), grad_w, grad_b
+
+
+class WinogradConv2d(Conv2dFunction):
+    path = _conv_winograd
+
+
+class Im2colConv2d(Conv2dFunction):
+    path = _conv_im2col
 
 
 def _positive_pair(name, value):
@@ -105,4 +120,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if reach[0] > size[0] or reach[1] > size[1]:
         raise ValueError(f"{OP}: kernel {kernel} with dilation {dilation} spans {reach}, larger than the padded "
                          f"input {size} (input {tuple(x.shape)}, padding {padding!r}); the output would be empty")
-    return Conv2d.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
+    fast = WinogradConv2d if _conv_winograd.applicable(w.shape, stride, dilation, groups, x.dtype) else Im2colConv2d
+    function = ReferenceConv2d if reference.active() else fast
+    return function.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups))

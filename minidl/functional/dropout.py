@@ -5,7 +5,7 @@ from ..parallel.replicas import in_order
 from ._util import raw
 
 
-class Dropout(Function):
+class DropoutFunction(Function):
     def forward(self, x, mask):
         self.save_for_backward(mask)
         return x * mask
@@ -29,4 +29,4 @@ def dropout(x, p=0.5, training=True):
     keep = in_order(lambda: draw(array.shape)) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(array.dtype) * array.dtype.type(scale)
-    return Dropout.apply(x, mask)
+    return DropoutFunction.apply(x, mask)

@@ -3,7 +3,7 @@ from ..autograd.function import Function
 from ._util import raw, require_float
 
 
-class Linear(Function):
+class LinearFunction(Function):
     def forward(self, x, weight, bias):
         self.save_for_backward(x, weight)
         self.has_bias = bias is not None
@@ -32,6 +32,6 @@ def linear(x, weight, bias=None):
         raise ValueError(f"linear: bias must have shape ({w.shape[0]},), got {raw(bias).shape}")
     if a.dtype != w.dtype:
         raise TypeError(f"linear: input dtype {a.dtype} and weight dtype {w.dtype} differ; convert one with .to(dtype=...)")
-    return Linear.apply(x, weight, bias)
+    return LinearFunction.apply(x, weight, bias)
 
 

@@ -8,8 +8,10 @@ In a data-parallel step each thread holds a chunk of the batch: the per-channel 
 from .. import backend
 from ..autograd.function import Function
 from ..parallel.replicas import all_sum, is_leader
+from . import reference
 from ._channels import ChannelView
 from ._util import raw, require_float
+from .reference.norm import ReferenceBatchNorm, ReferenceBatchNormEval
 
 
 def batch_statistics(view, m, weight, eps):
@@ -132,6 +134,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     rv = _buffer(running_var, op, "running_var", channels, x)
     for name, value in (("weight", weight), ("bias", bias)):
         _buffer(value, op, name, channels, x)
+    train_fn, eval_fn = (ReferenceBatchNorm, ReferenceBatchNormEval) if reference.active() else \
+        (BatchNorm, BatchNormEval)
     if not training and (rm is None or rv is None):
         raise ValueError(f"{op}: evaluation mode (training=False) needs running_mean and running_var")
     if training:
@@ -139,11 +143,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ValueError(f"{op}: training needs more than one value per channel to compute a variance, got "
                              f"input of shape {x.shape}")
         stats = {}  # forward reports the batch mean and biased variance here
-        out = BatchNorm.apply(input, weight, bias, eps, stats)
+        out = train_fn.apply(input, weight, bias, eps, stats)
         update_running_stats(rm, rv, stats, momentum)
         return out
-    return BatchNormEval.apply(input, weight, bias, rm.astype(x.dtype, copy=False), rv.astype(x.dtype, copy=False),
-                               eps)
+    return eval_fn.apply(input, weight, bias, rm.astype(x.dtype, copy=False), rv.astype(x.dtype, copy=False), eps)
 
 
 def update_running_stats(running_mean, running_var, stats, momentum):

@@ -6,7 +6,10 @@ windows at once, forward and backward. Works on any strides (e.g. channels-last 
 """
 from .. import backend
 from ..autograd.function import Function
+from . import reference
+from ._channels import is_channels_last
 from ._util import pair, raw, require_float, require_ndim
+from .reference.pool import ReferenceAdaptiveAvgPool2d, ReferenceAvgPool2d, ReferenceMaxPool2d
 
 
 def _window_geometry(op, x, kernel_size, stride, padding):
@@ -38,11 +41,6 @@ def _offsets(kernel, stride, out):
                    slice(v, v + stride[1] * (out[1] - 1) + 1, stride[1]))
 
 
-def _channels_last(x):
-    """True for channels-last memory (what conv2d returns); pools hand back results and gradients alike."""
-    return x.strides[1] < x.strides[3]
-
-
 def _full(xp, shape, value, dtype, channels_last):
     """xp.full(shape (N, C, H, W), value) (uninitialised for value None), laid out channels-last when asked."""
     make = xp.empty if value is None else lambda s, dtype: xp.full(s, value, dtype=dtype)
@@ -58,7 +56,7 @@ def _padded(x, padding, value):
         return x
     n, c, h, w = x.shape
     (ph, pw) = padding
-    out = _full(backend.get_array_module(x), (n, c, h + 2 * ph, w + 2 * pw), value, x.dtype, _channels_last(x))
+    out = _full(backend.get_array_module(x), (n, c, h + 2 * ph, w + 2 * pw), value, x.dtype, is_channels_last(x))
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -75,11 +73,11 @@ def _crop(padded, padding, shape):
     return padded[:, :, ph:ph + shape[2], pw:pw + shape[3]]
 
 
-class MaxPool2d(Function):
+class MaxPool2dFunction(Function):
     def forward(self, x, kernel, stride, padding, out):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, -xp.inf)
-        self.geometry = (x.shape, kernel, stride, padding, out, _channels_last(x))
+        self.geometry = (x.shape, kernel, stride, padding, out, is_channels_last(x))
         best = index = None
         for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
             values = xpad[:, :, rows, cols]
@@ -107,11 +105,11 @@ class MaxPool2d(Function):
         return _crop(gpad, padding, shape), None, None, None, None
 
 
-class AvgPool2d(Function):
+class AvgPool2dFunction(Function):
     def forward(self, x, kernel, stride, padding, out, count_include_pad):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, 0)
-        self.geometry = (x.shape, kernel, stride, padding, out, _channels_last(x))
+        self.geometry = (x.shape, kernel, stride, padding, out, is_channels_last(x))
         total = None
         for rows, cols in _offsets(kernel, stride, out):
             if total is None:
@@ -142,7 +140,7 @@ class GlobalAvgPool2d(Function):
     """adaptive_avg_pool2d(x, 1): a plain mean over H and W; its gradient spreads evenly over the image."""
 
     def forward(self, x):
-        self.shape, self.channels_last = x.shape, _channels_last(x)
+        self.shape, self.channels_last = x.shape, is_channels_last(x)
         return x.mean(axis=(2, 3), keepdims=True)
 
     def backward(self, grad):
@@ -152,11 +150,11 @@ class GlobalAvgPool2d(Function):
         return (out,)
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2dFunction(Function):
     """y = P_h x P_w^T with averaging matrices: row i of P_h is 1/len over rows [floor(iH/oh), ceil((i+1)H/oh))."""
 
     def forward(self, x, rows, cols):
-        self.rows, self.cols, self.channels_last = rows, cols, _channels_last(x)
+        self.rows, self.cols, self.channels_last = rows, cols, is_channels_last(x)
         return rows @ x @ cols.T
 
     def backward(self, grad):
@@ -181,7 +179,7 @@ def _averaging_matrix(xp, size, out, dtype):
 def max_pool2d(input, kernel_size, stride=None, padding=0):
     """Max over kernel_size windows (stride defaults to kernel_size; padding counts as -inf)."""
     geometry = _window_geometry("max_pool2d", raw(input), kernel_size, stride, padding)
-    return MaxPool2d.apply(input, *geometry)
+    return (ReferenceMaxPool2d if reference.active() else MaxPool2dFunction).apply(input, *geometry)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -190,7 +188,8 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         raise NotImplementedError("avg_pool2d: ceil_mode=True is not supported; pad the input (F.pad) so that "
                                   "the windows fit, or use ceil_mode=False")
     geometry = _window_geometry("avg_pool2d", raw(input), kernel_size, stride, padding)
-    return AvgPool2d.apply(input, *geometry, count_include_pad=bool(count_include_pad))
+    function = ReferenceAvgPool2d if reference.active() else AvgPool2dFunction
+    return function.apply(input, *geometry, count_include_pad=bool(count_include_pad))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -204,9 +203,11 @@ def adaptive_avg_pool2d(input, output_size):
     oh, ow = pair(op, "output_size", output_size)
     if oh < 1 or ow < 1:
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r} for input of shape {tuple(x.shape)}")
+    if reference.active():
+        return ReferenceAdaptiveAvgPool2d.apply(input, (oh, ow))
     if (oh, ow) == (1, 1):
         return GlobalAvgPool2d.apply(input)
     xp = backend.get_array_module(x)
     rows = _averaging_matrix(xp, x.shape[2], oh, x.dtype)
     cols = _averaging_matrix(xp, x.shape[3], ow, x.dtype)
-    return AdaptiveAvgPool2d.apply(input, rows, cols)
+    return AdaptiveAvgPool2dFunction.apply(input, rows, cols)

@@ -18,6 +18,7 @@ from .. import backend
 from .._blas import blas_threads
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
+from ..functional import reference
 from . import replicas
 from .threads import thread_count, using
 
@@ -29,9 +30,10 @@ _pool, _pool_pid = None, None
 def chunk_bounds(n, threads=None, device="cpu"):
     """[(start, stop), ...]: n samples cut into at most `threads` near-equal chunks of >= MIN_CHUNK samples.
 
-    On a GPU the whole batch is one chunk: the device already runs each op on all its cores.
+    On a GPU the whole batch is one chunk: the device already runs each op on all its cores. So it is under
+    `minidl.reference_ops()`: the textbook ops know nothing of replicas (their batch norm would see one chunk).
     """
-    threads = 1 if device != "cpu" else threads or thread_count()
+    threads = 1 if device != "cpu" or reference.active() else threads or thread_count()
     count = max(1, min(threads, n // MIN_CHUNK))
     edges = [n * i // count for i in range(count + 1)]
     return list(zip(edges[:-1], edges[1:]))

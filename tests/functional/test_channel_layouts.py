@@ -5,7 +5,7 @@ import pytest
 
 import minidl
 from minidl import functional as F
-from minidl.functional._channels import ChannelView, channels_last
+from minidl.functional._channels import ChannelView, is_channels_last
 
 
 def _last(a):
@@ -34,7 +34,16 @@ def test_channel_view_matrix_expand_and_sums(shape, layout, rng):
 
 def test_channels_last_detection():
     a = np.zeros((2, 3, 4, 5))
-    assert not channels_last(a) and channels_last(_last(a))
+    assert not is_channels_last(a) and is_channels_last(_last(a))
+    assert is_channels_last(_last(np.zeros((4, 3, 6))))  # (N, C, L) too
+    assert not is_channels_last(np.zeros((5, 3)))  # (N, C) has no spatial axes to be last behind
+    assert not is_channels_last(_last(np.zeros((2, 1, 4, 5))))  # contiguous either way: counts as NCHW
+    assert not is_channels_last(_last(a)[:, :, ::2])  # neither layout is contiguous
+
+
+def test_one_channels_last_test_serves_every_op():
+    from minidl.functional import _channels, arith, pool
+    assert arith.is_channels_last is pool.is_channels_last is _channels.is_channels_last
 
 
 def test_batch_norm_gradient_in_another_layout_than_its_input(rng):
@@ -44,9 +53,9 @@ def test_batch_norm_gradient_in_another_layout_than_its_input(rng):
         x = minidl.tensor(_last(data), requires_grad=True)
         w = minidl.tensor(np.ones(3), requires_grad=True)
         y = F.batch_norm(x, None, None, w, None, training=True)
-        assert channels_last(y.data)
+        assert is_channels_last(y.data)
         y.backward(grad)
-        assert channels_last(x.grad)
+        assert is_channels_last(x.grad)
         grads.append((x.grad, w.grad))
     assert np.allclose(grads[0][0], grads[1][0]) and np.allclose(grads[0][1], grads[1][1])
 
@@ -56,7 +65,7 @@ def test_relu_backward_takes_the_activation_layout(rng):
     x = minidl.tensor(data, requires_grad=True)
     g = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)  # NCHW memory
     F.relu(x).backward(g)
-    assert channels_last(x.grad) and x.grad.dtype == np.float32
+    assert is_channels_last(x.grad) and x.grad.dtype == np.float32
     assert np.array_equal(x.grad, g * (data > 0))
 
 
@@ -68,7 +77,7 @@ def test_mixed_layout_arithmetic_keeps_channels_last(op, rng):
     for first, second in ((_last(a), b), (a, _last(b))):
         ta, tb = minidl.tensor(first, requires_grad=True), minidl.tensor(second, requires_grad=True)
         out = fn(ta, tb)
-        assert channels_last(out.data) and not out.data.flags.c_contiguous
+        assert is_channels_last(out.data) and not out.data.flags.c_contiguous
         assert np.allclose(out.data, getattr(np, {"sub": "subtract", "mul": "multiply"}.get(op, op))(a, b))
         out.backward(g)
         expected_a = {"add": g, "sub": g, "mul": g * b}[op]

@@ -1,4 +1,5 @@
-"""max_pool2d, avg_pool2d, adaptive_avg_pool2d: reference loops, gradchecks, exact ties, dtypes, bad input, GPU."""
+"""max_pool2d, avg_pool2d, adaptive_avg_pool2d: against the package's reference ops, gradchecks, exact ties,
+dtypes, bad input, GPU."""
 import math
 
 import numpy as np
@@ -13,42 +14,20 @@ def as_pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def windows(x, kernel, stride, padding, fill):
-    """Yield (i, j, window) over output positions, the plain way: pad with `fill`, slice each window."""
-    (kh, kw), (sh, sw), (ph, pw) = as_pair(kernel), as_pair(stride or kernel), as_pair(padding)
-    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    ho, wo = (padded.shape[2] - kh) // sh + 1, (padded.shape[3] - kw) // sw + 1
-    for i in range(ho):
-        for j in range(wo):
-            yield i, j, padded[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
-
-
 def reference_max(x, kernel, stride=None, padding=0):
-    found = {(i, j): w.max(axis=(2, 3)) for i, j, w in windows(x, kernel, stride, padding, -np.inf)}
-    return _assemble(found)
+    """The package's plain version (minidl/functional/reference/pool.py), which the fast pools must reproduce."""
+    with minidl.reference_ops():
+        return F.max_pool2d(x, kernel, stride, padding).data
 
 
 def reference_avg(x, kernel, stride=None, padding=0, count_include_pad=True):
-    sums = {(i, j): w.sum(axis=(2, 3)) for i, j, w in windows(x, kernel, stride, padding, 0.0)}
-    counts = {(i, j): w.sum() for i, j, w in windows(np.ones((1, 1) + x.shape[2:]), kernel, stride, padding, 0.0)}
-    size = math.prod(as_pair(kernel))
-    return _assemble({k: v / (size if count_include_pad else counts[k]) for k, v in sums.items()})
+    with minidl.reference_ops():
+        return F.avg_pool2d(x, kernel, stride, padding, count_include_pad=count_include_pad).data
 
 
 def reference_adaptive(x, out):
-    (oh, ow), (h, w) = as_pair(out), x.shape[2:]
-    found = {}
-    for i in range(oh):
-        for j in range(ow):
-            rows = slice(i * h // oh, math.ceil((i + 1) * h / oh))
-            cols = slice(j * w // ow, math.ceil((j + 1) * w / ow))
-            found[i, j] = x[:, :, rows, cols].mean(axis=(2, 3))
-    return _assemble(found)
-
-
-def _assemble(found):
-    ho, wo = max(i for i, _ in found) + 1, max(j for _, j in found) + 1
-    return np.stack([np.stack([found[i, j] for j in range(wo)], -1) for i in range(ho)], -2)
+    with minidl.reference_ops():
+        return F.adaptive_avg_pool2d(x, out).data
 
 
 def distinct(rng, *shape):

@@ -199,3 +199,10 @@ def test_one_thread_means_one_thread_for_the_convs_too(monkeypatch):
     parallel.train_step(model, np.ones((4, 3, 4, 4), np.float32), np.arange(4) % 10, F.cross_entropy, threads=2)
     assert seen[0] == {threading.get_ident()}  # threads=1: the conv's chunks stay in the calling thread
     assert len(seen[1]) == 2                    # one chunk of 4 images, but the conv may use both threads
+
+
+def test_reference_ops_run_the_batch_in_one_thread():
+    """The textbook ops have no replica meeting points, so the step keeps their batch norm on the whole batch."""
+    with minidl.reference_ops():
+        assert parallel.chunk_bounds(128, 2) == [(0, 128)]
+        _compare("resnet20", 2, batch=16, size=8, depth=8)
