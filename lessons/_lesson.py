@@ -1,6 +1,6 @@
 """What every chapter shares: its command line, where outputs go, a plain-text table, optional figures.
 
-Each chapter runs alone (`python lessons/ch03_depth.py --quick`); this file sits beside the chapters, so
+Each chapter runs alone (`python lessons/ch03_depth_and_degradation.py --quick`); this file sits beside the chapters, so
 `import _lesson` finds it.
 """
 import argparse
