@@ -8,14 +8,14 @@ conv, also in transitions; a final BN-ReLU) reproduces the paper's parameter cou
 L=40, k=12 and 769,162 for BC L=100, k=12. Each layer concatenates with F.cat, so stored feature maps grow
 quadratically with block depth; `memory_efficient=True` (Pleiss et al. 2017, arXiv 1707.06990) passes
 the list of feature maps instead and recomputes each layer's concatenation, BN, ReLU and first conv in
-backward (minidl.checkpoint), so that they are never stored: the same values and gradients, less memory.
+backward (minidl.recompute), so that they are never stored: the same values and gradients, less memory.
 """
 import math
 
 from .. import functional as F
 from .. import nn
 from ..autograd.grad_mode import is_grad_enabled
-from ..checkpoint import checkpoint
+from ..recompute import recompute
 from . import densenet_efficient
 from .common import CifarNet, conv1x1, conv3x3
 from .registry import register
@@ -46,7 +46,7 @@ class DenseLayer(nn.Module):
         elif densenet_efficient.applies(norm, conv):  # DenseNet-B: a dedicated op, see densenet_efficient.py
             first = densenet_efficient.dense_input(features, norm, conv)
         else:
-            first = checkpoint(self._first_conv, *features, preserve=[norm])
+            first = recompute(self._first_conv, *features, preserve=[norm])
         return features + [self.h[3:](first)]
 
     def _first_conv(self, *features):

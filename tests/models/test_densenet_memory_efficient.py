@@ -13,7 +13,7 @@ from minidl.models.densenet import densenet
 from minidl.models.densenet_efficient import DenseInput, dense_input
 
 VARIANTS = {"bc": dict(depth=22, growth_rate=4, bottleneck=True, compression=0.5),   # DenseInput op
-            "plain": dict(depth=16, growth_rate=4)}                                  # minidl.checkpoint
+            "plain": dict(depth=16, growth_rate=4)}                                  # minidl.recompute
 
 
 def _two_steps(memory_efficient, variant, dtype=np.float64):
