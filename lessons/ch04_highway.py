@@ -257,7 +257,7 @@ def main():
     batch = gates_at_init(lesson, rng, x_train, y_train)
     images, test = lesson.pick((128, 200), (1200, 500), (None, None))
     data = lesson.training_data(x_train, y_train, x_test, y_test, images, test)
-    train_batch = _lesson.halve(batch) if lesson.mode != "full" else batch  # gate activity is read on it
+    train_batch = _lesson.low_resolution(batch, 16) if lesson.mode != "full" else batch  # gates are read on it
     histories, final, trained, before = train_runs(lesson, data, train_batch)
     report_training(lesson, histories, final, data)
     epochs = len(next(iter(histories.values())))

@@ -133,12 +133,6 @@ def shattered(lesson):
 
 
 # ----- 4. lesion study -----
-def low_resolution(images, size):
-    """Average-pool 32x32 images down to size x size (the cheap CIFAR of quick and default modes)."""
-    f = images.shape[-1] // size
-    return images.reshape(*images.shape[:2], size, f, size, f).mean(axis=(3, 5))
-
-
 def lesion(lesson, data):
     depth, epochs = lesson.pick((14, 2), (20, 4), (56, 40))
     x, y, xt, yt = data
@@ -324,7 +318,7 @@ def main():
     size, subset = lesson.pick((16, 512), (16, None), (32, None))
     x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
     if size != 32:
-        x, xt = low_resolution(x, size), low_resolution(xt, size)
+        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
     units(lesson)
     batch = (x[:lesson.pick(16, 32, 128)], y[:lesson.pick(16, 32, 128)])
     gradient_norms(lesson, batch)

@@ -63,12 +63,6 @@ def variants(lesson):
 
 
 # ----- 3. parameters against accuracy, next to ResNet -----
-def low_resolution(images, size):
-    """Average-pool 32x32 images down to size x size (the cheap CIFAR of quick and default modes)."""
-    f = images.shape[-1] // size
-    return images.reshape(*images.shape[:2], size, f, size, f).mean(axis=(3, 5))
-
-
 def contenders(lesson):
     """(label, family, builder) of the networks trained in this mode."""
     small = [("resnet8", "ResNet", lambda: resnet(8)),
@@ -86,7 +80,7 @@ def compare(lesson):
     size, subset, epochs = lesson.pick((16, 256, 1), (16, 3000, 2), (32, None, 40))
     x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
     if size != 32:
-        x, xt = low_resolution(x, size), low_resolution(xt, size)
+        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
     print(f"3. Training on {len(y)} images at {size}x{size} px for {epochs} epoch(s) (batch 64, SGD lr 0.05, cosine, "
           f"weight decay 5e-4); test on {len(yt)} images.\n")
     results, rows = [], []

@@ -148,17 +148,11 @@ def order_of_accuracy(lesson):
 
 
 # ----- 4 and 5. training: equal parameters, fixed/learned/decaying factors -----
-def low_resolution(images, size):
-    """Average-pool 32x32 images down to size x size (the cheap CIFAR of quick and default modes)."""
-    f = images.shape[-1] // size
-    return images.reshape(*images.shape[:2], size, f, size, f).mean(axis=(3, 5))
-
-
 def train_runs(lesson):
     size, subset, epochs = lesson.pick((16, 384, 1), (16, 5085, 2), (32, None, 30))
     x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
     if size != 32:
-        x, xt = low_resolution(x, size), low_resolution(xt, size)
+        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
     runs = [("resnet26 (Euler)", "resnet26", {}), ("midpoint_resnet26", "midpoint_resnet26", {}),
             ("rk4_resnet26 fixed", "rk4_resnet26", {}), ("rk4_resnet26 learn", "rk4_resnet26", {"factors": "learn"}),
             ("rk4_resnet26 decay", "rk4_resnet26", {"factors": "decay"})]
