@@ -1,6 +1,6 @@
 """Chapter 1: autograd from scratch. A Tensor records the ops applied to it as a graph; backward walks that graph
 in reverse and applies the chain rule. We differentiate a tiny graph by hand and by autograd, then check every
-op of the engine against float64 central differences (REFERENCE 6f, CS231n's gradient-check notes).
+op of the engine against float64 central differences (CS231n's gradient-check notes [cs231n2015], docs/references.md).
 
     python lessons/ch01_autograd.py [--quick | --full] [--out DIR] [--seed N] [--device cpu|cuda]
 """
@@ -208,7 +208,7 @@ def gradcheck_cases(lesson, rng):
 
 
 def verdict(rel):
-    """CS231n's reading of a relative error (REFERENCE 6f)."""
+    """CS231n's reading of a relative error [cs231n2015]."""
     return "good" if rel <= 1e-7 else "ok (kinks)" if rel < 1e-4 else "suspicious" if rel < 1e-2 else "WRONG"
 
 

@@ -1,6 +1,6 @@
 """Chapter 6: Dense networks. Instead of adding a layer's input to its output, DenseNet concatenates: layer l
-of a block reads [x_0, x_1, ..., x_{l-1}] and adds k (the growth rate) new maps (Huang et al. 2017,
-arXiv 1608.06993; REFERENCE 4). The chapter counts what concatenation, growth rate, bottlenecks and
+of a block reads [x_0, x_1, ..., x_{l-1}] and adds k (the growth rate) new maps (Huang et al. 2017
+[huang2017], docs/references.md). The chapter counts what concatenation, growth rate, bottlenecks and
 compression cost, trains small DenseNets next to small ResNets, and draws the feature-reuse heat map.
 
 DenseNet is slow on a CPU (its concatenations copy every earlier map), so quick and default modes train
@@ -58,7 +58,7 @@ def variants(lesson):
                   ("densenet_bc190 k=40", 190, 40, True, 0.5, "25,624,430")]
     rows = [[name, depth, k, "yes" if b else "no", theta, f"{count(densenet(depth, k, b, theta)):,}", ref]
             for name, depth, k, b, theta, ref in table]
-    lesson.table(["variant", "L", "k", "bottleneck", "theta", "parameters", "REFERENCE 4.4"], rows,
+    lesson.table(["variant", "L", "k", "bottleneck", "theta", "parameters", "[computed2026]"], rows,
                  title="2. DenseNet variants: parameter counts (built with minidl.models.densenet.densenet)")
 
 
@@ -104,7 +104,7 @@ def compare(lesson):
                f"gap {gap:+.1f} points, test noise one s.e. = {se:.1f} points.")
     if lesson.mode == "quick" or abs(gap) < 2 * 1.96 * se:
         lesson.say("The gap is within test-set noise (or the run is a --quick one): no ranking of the families "
-                   "follows from it. Huang et al. (REFERENCE 4.4) find DenseNet-BC more accurate per parameter after "
+                   "follows from it. Huang et al. [huang2017] find DenseNet-BC more accurate per parameter after "
                    "300 epochs.")
     else:
         lesson.say(f"{'DenseNet' if gap > 0 else 'ResNet'} is ahead by more than twice the test noise in this "

@@ -1,4 +1,4 @@
-"""Chapter 8: Loss landscapes. Li, Xu, Taylor, Studer and Goldstein (2018, arXiv 1712.09913; REFERENCE 6d)
+"""Chapter 8: Loss landscapes. Li, Xu, Taylor, Studer and Goldstein (2018 [li2018], docs/references.md)
 look at the loss around a trained network along random directions, each filter rescaled to the norm of
 the weights' filter ("filter normalisation", so that slices of scale-invariant ReLU+BN nets compare). Without
 shortcuts the landscape of a deep net turns chaotic; with them it stays a smooth basin.
