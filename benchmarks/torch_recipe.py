@@ -1,4 +1,4 @@
-"""The issue-5 recipe trained in plain PyTorch, as a yardstick for `python -m minidl train resnet20 --epochs 30`.
+"""minidl.train's default recipe in plain PyTorch, as a yardstick for `python -m minidl train resnet20 --epochs 30`.
 
 PyTorch's twin of the model (torch_models.py) with PyTorch's own random numbers everywhere: torch.manual_seed
 for the init, torch.randperm for the order, a per-image random crop of the black-padded uint8 image and a flip

@@ -1,6 +1,6 @@
 """What every chapter shares: its command line, where outputs go, a plain-text table, optional figures.
 
-Each chapter runs alone (`python lessons/ch03_depth.py --quick`); this file sits beside the chapters, so
+Each chapter runs alone (`python lessons/ch03_depth_and_degradation.py --quick`); this file sits beside the chapters, so
 `import _lesson` finds it.
 """
 import argparse
@@ -48,7 +48,7 @@ class Lesson:
         data = (x_train[keep], y_train[keep], x_test[:test], y_test[:test])
         if self.mode == "full":
             return data
-        return halve(data[0]), data[1], halve(data[2]), data[3]
+        return low_resolution(data[0], 16), data[1], low_resolution(data[2], 16), data[3]
 
     def table(self, headers, rows, title=None):
         """Print rows as an aligned plain-text table (floats to 4 significant digits)."""
@@ -99,7 +99,11 @@ class Lesson:
         sys.stdout.flush()
 
 
-def halve(x):
-    """2x2 averages: 32x32 -> 16x16 images, a quarter of the convolution work for the same networks."""
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5)).astype(x.dtype)
+def low_resolution(images, size):
+    """Average-pool square (N, C, H, W) images down to size x size: 32x32 -> 16x16 leaves a quarter of the
+    convolution work for the same networks (the cheap CIFAR of quick and default modes). Keeps the dtype."""
+    n, c, h, w = images.shape
+    if h != w or h % size:
+        raise ValueError(f"low_resolution: expected square images whose side is a multiple of {size}, got {h}x{w}")
+    f = h // size
+    return images.reshape(n, c, size, f, size, f).mean(axis=(3, 5)).astype(images.dtype, copy=False)

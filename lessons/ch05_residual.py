@@ -1,7 +1,8 @@
 """Chapter 5: Residual networks. y = x + F(x): the identity shortcut gives every layer a path to the loss with
-no weight in the way (He et al. 2015, 2016; REFERENCE 1-2), and the measurements of REFERENCE 6 say why
-that helps: flat gradient norms, gradients that stay correlated (6b), an ensemble of short paths that
-survives lesions (6c), and input-output Jacobians whose singular values stay near 1 (6e).
+no weight in the way (He et al. 2015 [he2015], 2016 [he2016]), and the measurements here say why that helps:
+flat gradient norms, gradients that stay correlated [balduzzi2017], an ensemble of short paths that survives
+lesions [veit2016], and input-output Jacobians whose singular values stay near 1 [pennington2017]. The keys
+in brackets are entries of docs/references.md.
 
 --full: gradient norms of plain110/resnet110, 20 seeds of shattering, and the lesion study on plain56 and
 resnet56 trained 40 epochs on all training images at 32x32 with augmentation (hours on a CPU).
@@ -79,7 +80,8 @@ def gradient_norms(lesson, batch):
                "toward the input of the plain net); "
                + ("the residual net's are flatter." if res_spread < plain_spread else
                   "here the residual net's are NOT flatter.")
-               + " (He et al. report that with BN plain nets' gradients do not vanish either, REFERENCE 6a: size is not the whole story.)\n")
+               + " (He et al. report that with BN plain nets' gradients do not vanish either [he2015]: size is "
+                 "not the whole story.)\n")
     plt = lesson.pyplot()
     if plt:
         fig, ax = plt.subplots(figsize=(7, 4.4))
@@ -102,7 +104,7 @@ def shattered(lesson):
             for i, kind in enumerate(table.kinds)]
     lesson.table(["net \\ depth"] + [str(d) for d in depths], rows,
                  title=f"3. Shattered gradients: lag-1 autocorrelation of dy/dx along 256 inputs in [-2, 2), "
-                       f"width 200, mean +- sd over {seeds} seeds (REFERENCE 6b: plain+BN 0.64/-0.03 and "
+                       f"width 200, mean +- sd over {seeds} seeds ([computed2026]: plain+BN 0.64/-0.03 and "
                        "resnet+BN 0.62/0.36 at 8/16)")
     white = {}
     for i, kind in enumerate(table.kinds):
@@ -133,12 +135,6 @@ def shattered(lesson):
 
 
 # ----- 4. lesion study -----
-def low_resolution(images, size):
-    """Average-pool 32x32 images down to size x size (the cheap CIFAR of quick and default modes)."""
-    f = images.shape[-1] // size
-    return images.reshape(*images.shape[:2], size, f, size, f).mean(axis=(3, 5))
-
-
 def lesion(lesson, data):
     depth, epochs = lesson.pick((14, 2), (20, 4), (56, 40))
     x, y, xt, yt = data
@@ -216,7 +212,7 @@ def multi_lesions(lesson, single, plain, model, test):
 # ----- 5. paths -----
 def paths(lesson, model, batch):
     lengths = analysis.path_lengths(54)
-    lesson.table(["quantity", "measured", "REFERENCE 6c"],
+    lesson.table(["quantity", "measured", "expected [computed2026]"],
                  [["paths through n = 54 blocks (ResNet-110)", f"2^54 = {2 ** 54:.3e}", "2^54"],
                   ["mean path length", lengths.mean, 27.0], ["sd of path length", round(lengths.std, 3), 3.67],
                   ["share with 19..35 blocks", f"{100 * lengths.fraction(19, 35):.1f}%", "98%"],
@@ -324,7 +320,7 @@ def main():
     size, subset = lesson.pick((16, 512), (16, None), (32, None))
     x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
     if size != 32:
-        x, xt = low_resolution(x, size), low_resolution(xt, size)
+        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
     units(lesson)
     batch = (x[:lesson.pick(16, 32, 128)], y[:lesson.pick(16, 32, 128)])
     gradient_norms(lesson, batch)

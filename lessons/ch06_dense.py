@@ -1,6 +1,6 @@
 """Chapter 6: Dense networks. Instead of adding a layer's input to its output, DenseNet concatenates: layer l
-of a block reads [x_0, x_1, ..., x_{l-1}] and adds k (the growth rate) new maps (Huang et al. 2017,
-arXiv 1608.06993; REFERENCE 4). The chapter counts what concatenation, growth rate, bottlenecks and
+of a block reads [x_0, x_1, ..., x_{l-1}] and adds k (the growth rate) new maps (Huang et al. 2017
+[huang2017], docs/references.md). The chapter counts what concatenation, growth rate, bottlenecks and
 compression cost, trains small DenseNets next to small ResNets, and draws the feature-reuse heat map.
 
 DenseNet is slow on a CPU (its concatenations copy every earlier map), so quick and default modes train
@@ -58,17 +58,11 @@ def variants(lesson):
                   ("densenet_bc190 k=40", 190, 40, True, 0.5, "25,624,430")]
     rows = [[name, depth, k, "yes" if b else "no", theta, f"{count(densenet(depth, k, b, theta)):,}", ref]
             for name, depth, k, b, theta, ref in table]
-    lesson.table(["variant", "L", "k", "bottleneck", "theta", "parameters", "REFERENCE 4.4"], rows,
+    lesson.table(["variant", "L", "k", "bottleneck", "theta", "parameters", "[computed2026]"], rows,
                  title="2. DenseNet variants: parameter counts (built with minidl.models.densenet.densenet)")
 
 
 # ----- 3. parameters against accuracy, next to ResNet -----
-def low_resolution(images, size):
-    """Average-pool 32x32 images down to size x size (the cheap CIFAR of quick and default modes)."""
-    f = images.shape[-1] // size
-    return images.reshape(*images.shape[:2], size, f, size, f).mean(axis=(3, 5))
-
-
 def contenders(lesson):
     """(label, family, builder) of the networks trained in this mode."""
     small = [("resnet8", "ResNet", lambda: resnet(8)),
@@ -86,7 +80,7 @@ def compare(lesson):
     size, subset, epochs = lesson.pick((16, 256, 1), (16, 3000, 2), (32, None, 40))
     x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
     if size != 32:
-        x, xt = low_resolution(x, size), low_resolution(xt, size)
+        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
     print(f"3. Training on {len(y)} images at {size}x{size} px for {epochs} epoch(s) (batch 64, SGD lr 0.05, cosine, "
           f"weight decay 5e-4); test on {len(yt)} images.\n")
     results, rows = [], []
@@ -110,7 +104,7 @@ def compare(lesson):
                f"gap {gap:+.1f} points, test noise one s.e. = {se:.1f} points.")
     if lesson.mode == "quick" or abs(gap) < 2 * 1.96 * se:
         lesson.say("The gap is within test-set noise (or the run is a --quick one): no ranking of the families "
-                   "follows from it. Huang et al. (REFERENCE 4.4) find DenseNet-BC more accurate per parameter after "
+                   "follows from it. Huang et al. [huang2017] find DenseNet-BC more accurate per parameter after "
                    "300 epochs.")
     else:
         lesson.say(f"{'DenseNet' if gap > 0 else 'ResNet'} is ahead by more than twice the test noise in this "

@@ -1,6 +1,6 @@
 """Chapter 7: Runge-Kutta stacking. A residual unit x + F(x) is one forward-Euler step of x' = F(x); the
 same parameters, regrouped into the stages of a higher-order Runge-Kutta step, give midpoint, RK4 and RK8
-networks (HO-ResNet, Luo et al. 2021, arXiv 2103.15244; REFERENCE 5.1-5.2b).
+networks (HO-ResNet, Luo et al. 2021 [luo2021], docs/references.md).
 
 The chapter (1) shows that the zoo's RK block with Euler's tableau IS the ResNet unit, (2) prints the
 tableaux the blocks are built from, (3) measures the order of accuracy of that very block code on two real
@@ -148,17 +148,11 @@ def order_of_accuracy(lesson):
 
 
 # ----- 4 and 5. training: equal parameters, fixed/learned/decaying factors -----
-def low_resolution(images, size):
-    """Average-pool 32x32 images down to size x size (the cheap CIFAR of quick and default modes)."""
-    f = images.shape[-1] // size
-    return images.reshape(*images.shape[:2], size, f, size, f).mean(axis=(3, 5))
-
-
 def train_runs(lesson):
     size, subset, epochs = lesson.pick((16, 384, 1), (16, 5085, 2), (32, None, 30))
     x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
     if size != 32:
-        x, xt = low_resolution(x, size), low_resolution(xt, size)
+        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
     runs = [("resnet26 (Euler)", "resnet26", {}), ("midpoint_resnet26", "midpoint_resnet26", {}),
             ("rk4_resnet26 fixed", "rk4_resnet26", {}), ("rk4_resnet26 learn", "rk4_resnet26", {"factors": "learn"}),
             ("rk4_resnet26 decay", "rk4_resnet26", {"factors": "decay"})]
@@ -198,7 +192,7 @@ def report_training(lesson, results, n_test):
                f"{n_test} images; seed-to-seed variation adds more. The spread between runs is {spread:.1f} points.")
     if spread < 2 * 1.96 * se:
         lesson.say("That spread is within the noise: this run cannot rank the stacking schemes (HO-ResNet reports "
-                   "about +2 points for higher-order stacking after full training, REFERENCE 5.2).")
+                   "about +2 points for higher-order stacking after full training [luo2021]).")
     else:
         best = max(accs, key=accs.get)
         lesson.say(f"{best} is best by more than twice the test noise in this run (one seed only).")

@@ -1,4 +1,4 @@
-"""Chapter 8: Loss landscapes. Li, Xu, Taylor, Studer and Goldstein (2018, arXiv 1712.09913; REFERENCE 6d)
+"""Chapter 8: Loss landscapes. Li, Xu, Taylor, Studer and Goldstein (2018 [li2018], docs/references.md)
 look at the loss around a trained network along random directions, each filter rescaled to the norm of
 the weights' filter ("filter normalisation", so that slices of scale-invariant ReLU+BN nets compare). Without
 shortcuts the landscape of a deep net turns chaotic; with them it stays a smooth basin.
@@ -15,12 +15,6 @@ import _lesson
 import minidl
 from minidl import analysis
 from minidl.models.resnet import resnet
-
-
-def low_resolution(images, size):
-    """Average-pool 32x32 images down to size x size (the cheap CIFAR of quick and default modes)."""
-    f = images.shape[-1] // size
-    return images.reshape(*images.shape[:2], size, f, size, f).mean(axis=(3, 5))
 
 
 def train_pair(lesson, data, depth, epochs):
@@ -135,7 +129,7 @@ def main():
                                                           (56, 32, None, 40, 2048))
     x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
     if size != 32:
-        x, xt = low_resolution(x, size), low_resolution(xt, size)
+        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
     models = train_pair(lesson, (x, y, xt, yt), depth, epochs)
     landscapes(lesson, models, (x[:batch_size], y[:batch_size]))
     lesson.done()

@@ -1,9 +1,9 @@
-"""Gradient flow: per-layer activation statistics and gradient norms, read through hooks (REFERENCE 6a).
+"""Gradient flow: per-layer activation statistics and gradient norms, read through hooks.
 
-For every chosen layer l (default: every Conv2d and Linear) one step records the mean and standard
-deviation of its output y_l (He et al. 2015, Fig. 7 plots that std), ||dL/dy_l||_F, ||W_l||_F,
-||dL/dW_l||_F and their ratio. `gradient_flow(model, x, y)` measures one batch (at initialisation, say);
-`GradientFlowRecorder` stays attached while `minidl.train` (or any loop) runs and records every
+For every chosen layer l (default: every Conv2d and Linear) one step records the mean and standard deviation
+of its output y_l (He et al. 2015 [he2015], docs/references.md: Fig. 7 plots that std), ||dL/dy_l||_F,
+||W_l||_F, ||dL/dW_l||_F and their ratio. `gradient_flow(model, x, y)` measures one batch (at initialisation,
+say); `GradientFlowRecorder` stays attached while `minidl.train` (or any loop) runs and records every
 `every`-th training step, without a callback: forward hooks see the activations, tensor hooks the
 gradients as backward passes through.
 """
@@ -156,7 +156,7 @@ def _norm(array):
 
 def gradient_flow(model, x, y, loss_fn=None, layers=None):
     """FlowStats of one forward and backward pass on the batch (x, y), loss_fn(output, y) defaulting to
-    cross-entropy. Runs in the model's current mode (REFERENCE 6a uses train mode); afterwards every
+    cross-entropy. Runs in the model's current mode (the lessons use train mode, as in training); afterwards every
     parameter, gradient and buffer (BN running statistics too) is exactly as before."""
     loss_fn = F.cross_entropy if loss_fn is None else loss_fn
     saved = snapshot(model)

@@ -1,8 +1,8 @@
-"""The exact input-output Jacobian of a block or a network prefix, and its singular values (REFERENCE 6e).
+"""The exact input-output Jacobian of a block or a network prefix, and its singular values.
 
-Dynamical isometry (Pennington, Schoenholz, Ganguli 2017, arXiv 1711.04735): a deep net trains well when
-the singular values of J = dy/dx cluster near 1. A residual stack, J = prod(I + dF_l/dx), stays close to
-the identity while its branches are small; a plain ReLU stack spreads them out.
+Dynamical isometry (Pennington, Schoenholz, Ganguli 2017 [pennington2017], docs/references.md): a deep net
+trains well when the singular values of J = dy/dx cluster near 1. A residual stack, J = prod(I + dF_l/dx),
+stays close to the identity while its branches are small; a plain ReLU stack spreads them out.
 
 Reverse-mode autograd gives J one row per backward pass (u^T J for a one-hot u). Without forward mode
 there is no cheaper way to get columns, so `jacobian` runs one backward per output element, or, with

@@ -1,5 +1,5 @@
 """Loss-landscape slices along filter-normalised random directions (Li, Xu, Taylor, Studer, Goldstein 2018,
-arXiv 1712.09913; REFERENCE 6d): f(a) = L(theta + a d) and f(a, b) = L(theta + a d + b e) on a fixed batch.
+[li2018], docs/references.md): f(a) = L(theta + a d) and f(a, b) = L(theta + a d + b e) on a fixed batch.
 
 Filter normalisation rescales each output filter (the first axis of a weight; a Linear layer's rows count
 as filters) of a Gaussian direction to the norm of the same filter of the weights,

@@ -1,4 +1,4 @@
-"""Lesion study (Veit, Wilber, Belongie 2016, arXiv 1605.06431; REFERENCE 6c): at test time replace one or
+"""Lesion study (Veit, Wilber, Belongie 2016 [veit2016], docs/references.md): at test time replace one or
 several blocks by their shortcut and measure accuracy. A residual net barely notices a missing block (it
 behaves like an ensemble of paths); a plain net, where every path runs through every layer, breaks.
 

@@ -1,4 +1,4 @@
-"""Residual networks as ensembles of paths (Veit, Wilber, Belongie 2016, arXiv 1605.06431; REFERENCE 6c).
+"""Residual networks as ensembles of paths (Veit, Wilber, Belongie 2016 [veit2016], docs/references.md).
 
 Unrolling n residual blocks y = S(x) + F(x) gives 2^n paths from input to output, one per subset of the
 branches F a path passes through; C(n, k) of them pass through k branches, so path lengths follow

@@ -1,4 +1,4 @@
-"""Shattered gradients (Balduzzi et al. 2017, arXiv 1702.08591; REFERENCE 6b): along a line of inputs, the
+"""Shattered gradients (Balduzzi et al. 2017 [balduzzi2017], docs/references.md): along a line of inputs, the
 gradient dy/dx of a deep plain net decorrelates into white noise (about 2^-L), that of a residual net only
 slowly (about 1/sqrt(L)).
 
@@ -6,8 +6,8 @@ The networks are scalar-in, scalar-out MLPs of width 200 evaluated on 256 points
 (Linear -> [BN] -> ReLU per layer) or pre-activation residual (x + Linear(ReLU([BN](Linear(ReLU([BN](x))))))
 per block), He-initialised weights, PyTorch-default biases U(+-1/sqrt(fan_in)). "BN" normalises with the
 statistics of the 256-point batch, held constant when differentiating, so dy_i/dx_i is a per-point
-derivative. This layout reproduces REFERENCE 6b's [C] table (e.g. lag-1 autocorrelation 0.64 / -0.03 for
-plain+BN and 0.62 / 0.36 for the residual net at 8 / 16 blocks, 20 seeds).
+derivative. This layout reproduces the NumPy table of [computed2026] in docs/references.md (e.g. lag-1
+autocorrelation 0.64 / -0.03 for plain+BN and 0.62 / 0.36 for the residual net at 8 / 16 blocks, 20 seeds).
 """
 import math
 from dataclasses import dataclass

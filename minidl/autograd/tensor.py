@@ -246,7 +246,9 @@ class _HookHandle:
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):
-    """Make a new leaf Tensor (copying data), like torch.tensor."""
+    """Make a new leaf Tensor. Lists and scalars are converted; a NumPy (or CuPy) array of the right dtype and
+    device is wrapped, not copied, so writing to one changes the other (torch.tensor always copies; call
+    tensor(array.copy()) for that). A dtype or device conversion makes a new array."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 

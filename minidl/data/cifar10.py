@@ -2,7 +2,7 @@
 
 Each batch file is a pickled dict with byte-string keys: `b'data'`, a uint8 array of shape (N, 3072) whose
 rows are 1024 red, 1024 green, then 1024 blue values of a 32x32 image (row-major), and `b'labels'`, N
-ints in 0..9 (Krizhevsky 2009; see REFERENCE.md section 8). Everything is checked before it is used.
+ints in 0..9 (Krizhevsky 2009 [krizhevsky2009], docs/references.md). Everything is checked before it is used.
 """
 from pathlib import Path
 

@@ -52,8 +52,8 @@ class CIFAR10(Dataset):
     `ds[i]` is (float32 image (3, 32, 32), int label); the image is normalised with transforms.MEAN/STD,
     or only scaled to 0-1 with normalize=False. `.data` holds the uint8 images in NCHW order (PyTorch's
     CIFAR10 keeps NHWC; NCHW is this framework's layout), `.targets` the int64 labels, `.classes` the names.
-    `subset=N` keeps a class-balanced, seeded choice of N images of this split. download defaults to False,
-    unlike the issue text's True: DESIGN.md rules that the default must never start a 170 MB download
+    `subset=N` keeps a class-balanced, seeded choice of N images of this split. download defaults to False
+    (torchvision's CIFAR10 would need download=True too): a default must never start a 170 MB download
     unasked, so without data elsewhere the bundled subset is used. verbose prints one line (to stderr)
     saying which data is used; `.found` is the number of images of the split before any subset was taken.
     """

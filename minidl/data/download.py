@@ -16,7 +16,7 @@ from .cifar10 import FOLDER
 from .errors import DataError
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-MD5 = "c58f30108f718f92721af3b95e74349a"  # REFERENCE.md section 8 (torchvision's tgz_md5)
+MD5 = "c58f30108f718f92721af3b95e74349a"  # torchvision's tgz_md5; docs/references.md [krizhevsky2009]
 ARCHIVE = "cifar-10-python.tar.gz"
 _CHUNK = 1 << 20
 

@@ -1,8 +1,8 @@
 """Where CIFAR-10 comes from, in order: an explicit root, $MINIDL_DATA, the user cache, a download (only
 when asked for), and last the subset bundled inside the package.
 
-A download never starts unasked (DESIGN.md): a newcomer's first run uses the bundled subset, and the one
-line describing the data says how to get the full set.
+A download never starts unasked (170 MB should be a choice): a newcomer's first run uses the bundled
+subset, and the one line describing the data says how to get the full set.
 """
 import os
 import shutil

@@ -1,7 +1,8 @@
 """Per-channel normalisation of CIFAR-10 images, shared by the dataset, the array helper and the loader.
 
 Mean and std are those of the 50,000 official training images on the 0-1 scale, std taken over all
-pixels (REFERENCE.md section 8); not the (0.2023, 0.1994, 0.2010) often seen, which averages per-image stds.
+pixels (docs/references.md [krizhevsky2009]); not the (0.2023, 0.1994, 0.2010) often seen, which
+averages per-image stds.
 """
 import numpy as np
 

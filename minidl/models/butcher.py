@@ -2,9 +2,9 @@
 
 The coefficients come from `tableaux.py`, a generated copy of the project's verified tableaux. One step
 of a method is k_i = f(x + h sum_{j<i} a_ij k_j), x_next = x + h sum_i b_i k_i; a consistent explicit
-method has A strictly lower triangular, sum_i b_i = 1 and c_i = sum_j a_ij (Butcher, Numerical Methods
-for ODEs, Sec. 23). A published HO-ResNet RK8 block fails sum b = 1 (REFERENCE 5.2), so every tableau,
-ours or a user's, goes through `check_tableau`.
+method has A strictly lower triangular, sum_i b_i = 1 and c_i = sum_j a_ij (Butcher 2016 [butcher2016],
+docs/references.md). The RK8 block of the published HO-ResNet code fails sum b = 1 (tools/tableaux/README.md),
+so every tableau, ours or a user's, goes through `check_tableau`.
 """
 import difflib
 from dataclasses import dataclass

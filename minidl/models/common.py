@@ -24,7 +24,7 @@ class ZeroPadShortcut(nn.Module):
 
     Keeps the top-left pixel of every stride x stride cell (x[:, :, ::2, ::2]) and appends
     out - in zero channels AFTER the input's channels, the order of the authors' Torch code
-    (fb.resnet.torch, shortcutType 'A'; REFERENCE 1.2).
+    (fb.resnet.torch, shortcutType 'A'; Gross & Wilber 2016 [gross2016], docs/references.md).
     """
 
     def __init__(self, in_channels, out_channels, stride):

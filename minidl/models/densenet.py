@@ -8,14 +8,14 @@ conv, also in transitions; a final BN-ReLU) reproduces the paper's parameter cou
 L=40, k=12 and 769,162 for BC L=100, k=12. Each layer concatenates with F.cat, so stored feature maps grow
 quadratically with block depth; `memory_efficient=True` (Pleiss et al. 2017, arXiv 1707.06990) passes
 the list of feature maps instead and recomputes each layer's concatenation, BN, ReLU and first conv in
-backward (minidl.checkpoint), so that they are never stored: the same values and gradients, less memory.
+backward (minidl.recompute), so that they are never stored: the same values and gradients, less memory.
 """
 import math
 
 from .. import functional as F
 from .. import nn
 from ..autograd.grad_mode import is_grad_enabled
-from ..checkpoint import checkpoint
+from ..recompute import recompute
 from . import densenet_efficient
 from .common import CifarNet, conv1x1, conv3x3
 from .registry import register
@@ -23,35 +23,49 @@ from .registry import register
 
 class DenseLayer(nn.Module):
     """[x_0..x_{l-1}] -> [x_0..x_{l-1}, H_l([x_0..x_{l-1}])] with H_l = BN-ReLU-conv3x3(k), or for DenseNet-B
-    BN-ReLU-conv1x1(4k)-BN-ReLU-conv3x3(k) (arXiv 1608.06993, eq. 2 and Sec. 3 "Bottleneck layers")."""
+    BN-ReLU-conv1x1(4k)-BN-ReLU-conv3x3(k) (arXiv 1608.06993, eq. 2 and Sec. 3 "Bottleneck layers").
+
+    `norm` normalises the concatenation; `bottleneck` (conv1x1 to 4k maps, then `bottleneck_norm`) exists only
+    in DenseNet-B layers; `conv` makes the k new maps. `input_conv` is whichever conv reads the concatenation.
+    """
 
     def __init__(self, in_channels, growth_rate, bottleneck=False, memory_efficient=False):
         super().__init__()
-        layers = []
+        self.norm = nn.BatchNorm2d(in_channels)
         if bottleneck:
-            layers += [nn.BatchNorm2d(in_channels), nn.ReLU(), conv1x1(in_channels, 4 * growth_rate)]
+            self.bottleneck = conv1x1(in_channels, 4 * growth_rate)
+            self.bottleneck_norm = nn.BatchNorm2d(4 * growth_rate)
             in_channels = 4 * growth_rate
-        layers += [nn.BatchNorm2d(in_channels), nn.ReLU(), conv3x3(in_channels, growth_rate)]
-        self.h = nn.Sequential(*layers)
+        else:
+            self.bottleneck = self.bottleneck_norm = None
+        self.conv = conv3x3(in_channels, growth_rate)
         self.memory_efficient = memory_efficient
+
+    @property
+    def input_conv(self):
+        return self.bottleneck if self.bottleneck is not None else self.conv
 
     def forward(self, x):
         if not self.memory_efficient:
-            return F.cat([x, self.h(x)], dim=1)
+            return F.cat([x, self._after_input_conv(self._input_stage(x))], dim=1)
         # memory-efficient: x is the list [x_0, ..., x_{l-1}] and the list grows by one map per layer
         features = x if isinstance(x, list) else [x]
-        norm, conv = self.h[0], self.h[2]
         if not (self.training and is_grad_enabled()):  # nothing is stored for backward anyway
-            first = self._first_conv(*features)
-        elif densenet_efficient.applies(norm, conv):  # DenseNet-B: a dedicated op, see densenet_efficient.py
-            first = densenet_efficient.dense_input(features, norm, conv)
+            first = self._input_stage(*features)
+        elif densenet_efficient.applies(self.norm, self.input_conv):  # DenseNet-B: see densenet_efficient.py
+            first = densenet_efficient.dense_input(features, self.norm, self.input_conv)
         else:
-            first = checkpoint(self._first_conv, *features, preserve=[norm])
-        return features + [self.h[3:](first)]
+            first = recompute(self._input_stage, *features, preserve=[self.norm])
+        return features + [self._after_input_conv(first)]
 
-    def _first_conv(self, *features):
-        """conv(ReLU(BN([x_0..x_{l-1}]))): the part whose arrays grow with the depth of the block."""
-        return self.h[2](self.h[1](self.h[0](F.cat(list(features), dim=1))))
+    def _input_stage(self, *features):
+        """input_conv(ReLU(BN([x_0..x_{l-1}]))): the part whose arrays grow with the depth of the block."""
+        x = features[0] if len(features) == 1 else F.cat(list(features), dim=1)
+        return self.input_conv(F.relu(self.norm(x)))
+
+    def _after_input_conv(self, y):
+        """The rest of H_l: BN-ReLU-conv3x3 after a bottleneck, nothing otherwise."""
+        return y if self.bottleneck is None else self.conv(F.relu(self.bottleneck_norm(y)))
 
 
 def join_features(x):

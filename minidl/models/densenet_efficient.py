@@ -6,7 +6,7 @@ concatenation and its BN and ReLU outputs take memory quadratic in the block's d
 feature maps themselves (which exist anyway), the per-channel statistics and the weights; backward rebuilds
 the concatenation and the BN-ReLU output in temporary arrays. With the saved statistics that costs a copy
 and two elementwise passes, and the 1x1 conv's output is never recomputed: its backward needs only its
-input. (minidl.checkpoint does the same for any function, but recomputes everything, statistics and GEMM
+input. (minidl.recompute does the same for any function, but recomputes everything, statistics and GEMM
 included: a densenet_bc100 step took 1.34x the time of the plain model's that way, and 0.95-1.09x with this
 op, at 2.4x less peak memory; see benchmarks/RESULTS.md.)
 """

@@ -1,10 +1,11 @@
 """LM-ResNet (Lu, Zhong, Li, Dong 2018, "Beyond Finite Layer Neural Networks", arXiv 1710.10121): residual units
 stacked by the linear two-step scheme x_{n+1} = (1 - k_n) x_n + k_n x_{n-1} + F_n(x_n), one trainable k_n per unit.
 
-The units are the pre-activation units of preact.py, as in the authors' code, with option-A shortcuts. The first
-unit of a stage changes the shape, so it is a plain residual step; for the second, x_{n-1} is the stage's input
-carried into the new shape by that unit's zero-padding shortcut. k_n starts uniform in (-0.1, 0], the authors'
-U(1.0, 1.1) written in the paper's k (REFERENCE 5.3); weight decay pulls it toward 0, the plain ResNet step.
+The units are the pre-activation units of preact.py, as in the authors' code, with option-A shortcuts. The
+first unit of a stage changes the shape, so it is a plain residual step; for the second, x_{n-1} is the
+stage's input carried into the new shape by that unit's zero-padding shortcut. k_n starts uniform in
+(-0.1, 0], the authors' U(1.0, 1.1) written in the paper's k (Lu et al. 2018 [lu2018], docs/references.md);
+weight decay pulls it toward 0, the plain ResNet step.
 """
 from .. import nn
 from .common import WIDTHS, CifarNet, conv3x3, units_per_stage

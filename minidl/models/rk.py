@@ -30,7 +30,7 @@ class TableauFactors(nn.Module):
 
     - "fixed": the tableau's numbers.
     - "learn": a_ij = a_ij(tableau) + delta_ij with delta a Parameter starting at 0, so the optimizer's
-      ordinary weight decay holds the factors toward the tableau's values (REFERENCE 5.2's suggestion).
+      ordinary weight decay holds the factors toward the tableau's values (minidl's choice, not the paper's).
     - "decay": the factors themselves are Parameters starting at the tableau's values, so weight decay
       pulls them toward 0 ("learnable factors subjected to weight decay", HO-ResNet's flexible factors).
     """

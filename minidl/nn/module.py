@@ -299,7 +299,8 @@ class Module:
         """Copy values (Tensors or arrays) into the parameters and buffers, in place, keeping devices and dtypes.
 
         Everything is checked before anything is copied: a wrong shape always raises, and with strict=True
-        so does any missing or unexpected key; the error lists every offending key. Returns
+        so does any missing or unexpected key; the error names the first few offending keys of each kind and
+        counts the rest (a wrong architecture can miss a hundred keys). Returns
         IncompatibleKeys(missing_keys, unexpected_keys).
         """
         if not hasattr(state_dict, "items"):
@@ -317,11 +318,11 @@ class Module:
         if mismatched or (strict and (missing or unexpected)):
             lines = []
             if missing:
-                lines.append("missing keys: " + ", ".join(missing))
+                lines.append(f"missing keys ({len(missing)}): " + _first_few(missing, ", "))
             if unexpected:
-                lines.append("unexpected keys: " + ", ".join(unexpected))
+                lines.append(f"unexpected keys ({len(unexpected)}): " + _first_few(unexpected, ", "))
             if mismatched:
-                lines.append("wrong shapes: " + "; ".join(mismatched))
+                lines.append(f"wrong shapes ({len(mismatched)}): " + _first_few(mismatched, "; "))
             raise RuntimeError(f"error(s) loading the state dict of {type(self).__name__} (nothing was loaded):\n  "
                                + "\n  ".join(lines))
         for key, target in targets.items():
@@ -356,3 +357,9 @@ def _check_name(module, name, what):
 
 def _registered(module, name):
     return any(name in getattr(module, registry) for registry in ("_parameters", "_buffers", "_modules"))
+
+
+def _first_few(items, separator, shown=5):
+    """The first `shown` items joined, then how many more there are: a readable line for 100+ keys."""
+    text = separator.join(items[:shown])
+    return text + (f"{separator}... and {len(items) - shown} more" if len(items) > shown else "")

@@ -5,6 +5,8 @@ Subclasses write `step()`. Parameters come as an iterable of Tensors or as a lis
 example a smaller lr for some layers); missing hyperparameters are taken from the defaults.
 """
 import copy
+import math
+import numbers
 
 from .. import backend
 from ..autograd.grad_mode import enable_grad
@@ -55,10 +57,20 @@ class Optimizer:
                     raise ValueError(f"{self.name}: parameter group didn't specify a value of required "
                                      f"hyperparameter {key!r}")
                 group[key] = value
+        self._refuse_non_finite(group)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params) or seen & {id(p) for p in params}:
             raise ValueError(f"{self.name}: some parameters appear in more than one parameter group (or twice in one)")
         self.param_groups.append(group)
+
+    def _refuse_non_finite(self, group):
+        """A NaN or infinite lr, momentum, weight decay (or any numeric hyperparameter) would only show up
+        later as a NaN loss; refuse it here, where the value was given."""
+        for key, value in group.items():
+            values = value if isinstance(value, (tuple, list)) and key != "params" else (value,)
+            for v in values:
+                if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isfinite(v):
+                    raise ValueError(f"{self.name}: {key} must be a finite number, got {value}")
 
     def zero_grad(self, set_to_none=True):
         """Reset the gradients of every optimized parameter to None (or to zeros with set_to_none=False)."""

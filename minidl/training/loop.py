@@ -117,6 +117,8 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
             history, start_epoch = History(records), done + 1
             if progress:
                 print(f"resuming from {checkpoint} after epoch {done}")
+        else:
+            print(f"no checkpoint found at {checkpoint}: starting a new run (it will be saved there)")
 
     epoch = start_epoch
     try:

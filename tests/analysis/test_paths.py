@@ -1,5 +1,5 @@
-"""Path lengths through residual blocks (REFERENCE 6c numbers) and single-path gradients on a scalar residual
-net whose path gradients are products of its branch weights."""
+"""Path lengths through residual blocks (the numbers of docs/references.md [computed2026]) and single-path
+gradients on a scalar residual net whose path gradients are products of its branch weights."""
 import math
 
 import numpy as np

@@ -1,5 +1,5 @@
 """Shattered gradients: the autocorrelation estimator on noise with known answers, the MLP builder, and the
-decay with depth compared statistically with REFERENCE 6b's table."""
+decay with depth compared statistically with the table of docs/references.md [computed2026]."""
 import math
 
 import numpy as np
@@ -68,11 +68,11 @@ def test_input_gradients_match_central_differences():
 
 def test_one_layer_net_has_smooth_gradients():
     r = [autocorrelation(input_gradients(shattered_mlp(1, seed=s)), 1)[1] for s in range(5)]
-    assert np.mean(r) > 0.9  # REFERENCE 6b: 0.97
+    assert np.mean(r) > 0.9  # [computed2026]: 0.97
 
 
 def test_decay_with_depth_agrees_with_the_reference_table():
-    # REFERENCE 6b [C] (20 seeds): plain no BN 0.94 at 8; plain+BN -0.03 at 16; pre-act ResNet+BN 0.62 at 8.
+    # [computed2026] (20 seeds): plain no BN 0.94 at 8; plain+BN -0.03 at 16; pre-act ResNet+BN 0.62 at 8.
     # Four fixed seeds: the standard error is about 0.07 / sqrt(4) = 0.035 or less.
     seeds = range(4)
     plain = shattering_table(depths=(8,), kinds=("plain",), seeds=seeds)

@@ -115,3 +115,18 @@ def test_mixing_real_devices_is_a_clear_error():
     a = minidl.tensor([1.0]).to("cuda")
     with pytest.raises(RuntimeError, match="one device"):
         a + minidl.tensor([1.0])
+
+
+def test_tensor_shares_a_numpy_arrays_memory_unless_it_must_convert():
+    """Unlike torch.tensor, minidl.tensor wraps an array of the right dtype: writes show through both ways."""
+    array = np.zeros(3, np.float32)
+    shared = minidl.tensor(array)
+    array[0] = 1.0
+    shared.data[1] = 2.0
+    assert np.shares_memory(shared.data, array) and array.tolist() == [1.0, 2.0, 0.0]
+    assert shared.tolist() == [1.0, 2.0, 0.0]
+    converted = minidl.tensor(array, dtype=np.float64)  # another dtype: a new array
+    array[2] = 3.0
+    assert not np.shares_memory(converted.data, array) and converted.tolist() == [1.0, 2.0, 0.0]
+    copied = minidl.tensor(array.copy())
+    assert not np.shares_memory(copied.data, array)

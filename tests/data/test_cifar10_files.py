@@ -14,7 +14,7 @@ def test_real_data_batch_1(shared):
     images, labels = read_batch(shared / "data_batch_1")
     assert images.shape == (1017, 3, 32, 32) and images.dtype == np.uint8
     assert labels.dtype == np.int64
-    assert labels[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]  # REFERENCE.md section 8
+    assert labels[:10].tolist() == [6, 9, 9, 4, 1, 1, 2, 7, 8, 3]  # data_batch_1's first ten labels
 
 
 def test_real_splits(shared):

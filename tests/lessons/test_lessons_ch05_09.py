@@ -23,8 +23,8 @@ EXPECTED = {
          "0.45%", "6. Singular values of the input-output Jacobian"],
         ["gradient_norms.png", "shattered_gradients.png", "lesion.png", "paths.png", "jacobian_spectra.png"]),
     "ch06_dense.py": (
-        ["max |y[:, :16] - x| = 0.0", "densenet40   40  12          no      1   1,019,722      1,019,722",
-         "769,162        769,162", "Parameters against accuracy", "4. Feature reuse",
+        ["max |y[:, :16] - x| = 0.0", "densenet40   40  12          no      1   1,019,722       1,019,722",
+         "769,162         769,162", "Parameters against accuracy", "4. Feature reuse",
          "too small for any accuracy conclusion"],
         ["params_vs_accuracy.png", "feature_reuse.png"]),
     "ch07_runge_kutta.py": (

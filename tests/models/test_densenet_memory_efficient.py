@@ -13,7 +13,7 @@ from minidl.models.densenet import densenet
 from minidl.models.densenet_efficient import DenseInput, dense_input
 
 VARIANTS = {"bc": dict(depth=22, growth_rate=4, bottleneck=True, compression=0.5),   # DenseInput op
-            "plain": dict(depth=16, growth_rate=4)}                                  # minidl.checkpoint
+            "plain": dict(depth=16, growth_rate=4)}                                  # minidl.recompute
 
 
 def _two_steps(memory_efficient, variant, dtype=np.float64):
@@ -101,3 +101,17 @@ def test_lower_peak_memory_of_a_training_step():
         peaks[memory_efficient] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[True] < 0.75 * peaks[False]
+
+
+def test_a_dense_layer_names_its_parts():
+    """norm -> [bottleneck -> bottleneck_norm] -> conv: the same names whether or not there is a bottleneck."""
+    from minidl.models.densenet import DenseLayer
+    b = DenseLayer(24, 12, bottleneck=True)
+    assert (b.bottleneck.kernel_size, b.bottleneck.out_channels, b.conv.kernel_size, b.conv.in_channels) == \
+        ((1, 1), 48, (3, 3), 48)
+    assert b.input_conv is b.bottleneck and b.norm.num_features == 24 and b.bottleneck_norm.num_features == 48
+    plain = DenseLayer(24, 12)
+    assert plain.bottleneck is None and plain.bottleneck_norm is None and plain.input_conv is plain.conv
+    assert [k for k in plain.state_dict() if k.endswith("weight")] == ["norm.weight", "conv.weight"]
+    assert [k for k in b.state_dict() if k.endswith("weight")] == \
+        ["norm.weight", "bottleneck.weight", "bottleneck_norm.weight", "conv.weight"]

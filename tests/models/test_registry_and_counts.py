@@ -1,5 +1,5 @@
-"""The registry (names, errors, overrides) and the parameter counts the papers' layouts fix (REFERENCE 1.5,
-2.5, 4.4): exact for ResNet, plain, pre-activation and DenseNet, equal to the Euler ResNet for RK stacks."""
+"""The registry (names, errors, overrides) and the parameter counts the papers' layouts fix (docs/references.md
+[computed2026]): exact for ResNet, plain, pre-activation and DenseNet, equal to the Euler ResNet for RK stacks."""
 import pytest
 
 from minidl import models

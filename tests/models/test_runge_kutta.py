@@ -31,7 +31,7 @@ def test_copied_tableaux_are_the_expected_methods():
 def test_inconsistent_tableaux_are_refused():
     rk8 = get_tableau("verner8")
     sign_bug = list(rk8.b)
-    sign_bug[7] = 27 / 140  # the published HO-ResNet Verner block's b8 (REFERENCE 5.2): weights sum to 97/70
+    sign_bug[7] = 27 / 140  # the published HO-ResNet code's Verner b8 (tools/tableaux/README.md): sum b = 97/70
     with pytest.raises(ValueError, match="must sum to 1"):
         check_tableau("ho-resnet-rk8", rk8.A, sign_bug, rk8.c)
     with pytest.raises(ValueError, match=r"c\[1\] = 0.25 differs from the row sum"):

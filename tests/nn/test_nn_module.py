@@ -161,10 +161,22 @@ def test_strict_load_names_every_missing_unexpected_and_misshaped_key():
     with pytest.raises(RuntimeError) as info:
         net.load_state_dict(state)
     message = str(info.value)
-    assert "missing keys: head.1.bias" in message
-    assert "unexpected keys: head.2.weight" in message
+    assert "missing keys (1): head.1.bias" in message
+    assert "unexpected keys (1): head.2.weight" in message
     assert "first.fc.weight: shape (4, 3) in the state dict, (3, 3) in the model" in message
     np.testing.assert_array_equal(net.first.scale.data, before)  # nothing was loaded
+
+
+def test_a_long_key_list_names_the_first_five_and_counts_the_rest():
+    """Loading a resnet's state into another architecture misses 100+ keys: the message stays a few lines."""
+    net = nn.Sequential(*[nn.Linear(2, 2) for _ in range(60)])  # 120 keys
+    with pytest.raises(RuntimeError) as info:
+        net.load_state_dict({f"other.{i}": np.zeros(1) for i in range(8)})
+    message = str(info.value)
+    assert "missing keys (120): 0.weight, 0.bias, 1.weight, 1.bias, 2.weight, ... and 115 more" in message
+    assert "unexpected keys (8): other.0, other.1, other.2, other.3, other.4, ... and 3 more" in message
+    assert "59.bias" not in message and "other.7" not in message
+    assert len(message) < 400
 
 
 def test_non_strict_load_reports_keys_but_still_rejects_wrong_shapes():

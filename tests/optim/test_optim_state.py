@@ -44,6 +44,30 @@ def test_add_param_group():
         opt.add_param_group({"params": {nn.Parameter(np.ones(1))}})
 
 
+@pytest.mark.parametrize("make", [optim.SGD, optim.Adam, optim.AdamW])
+@pytest.mark.parametrize("argument", ["lr", "momentum", "weight_decay"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), np.float32("nan")])
+def test_a_non_finite_hyperparameter_is_refused_up_front(make, argument, value):
+    """A NaN lr would only surface steps later as a NaN loss; the optimizer names it where it was given."""
+    p = nn.Parameter(np.ones(2))
+    if argument == "momentum" and make is not optim.SGD:
+        argument = "eps"  # Adam's momentum lives in betas, checked below
+    with pytest.raises(ValueError, match=f"{make.__name__}: .*{argument}.*{value}"):
+        make([p], **{"lr": 0.1, argument: value})
+    opt = make([p], lr=0.1)
+    with pytest.raises(ValueError, match=f"{make.__name__}: {argument} must be a finite number, got {value}"):
+        opt.add_param_group({"params": [nn.Parameter(np.ones(1))], argument: value})
+    assert len(opt.param_groups) == 1
+
+
+def test_non_finite_adam_betas_are_refused():
+    with pytest.raises(ValueError, match="Adam: betas"):
+        optim.Adam([nn.Parameter(np.ones(1))], betas=(float("nan"), 0.999))
+    opt = optim.Adam([nn.Parameter(np.ones(1))])
+    with pytest.raises(ValueError, match=r"Adam: betas must be a finite number, got \(0.9, inf\)"):
+        opt.add_param_group({"params": [nn.Parameter(np.ones(1))], "betas": (0.9, float("inf"))})
+
+
 def test_state_dict_layout_uses_parameter_indices():
     model = _model()
     opt = optim.SGD([{"params": model[0].parameters()}, {"params": model[2].parameters(), "lr": 0.01}],

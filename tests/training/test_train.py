@@ -80,6 +80,15 @@ def test_resume_with_other_settings_is_refused(tiny_data, tmp_path):
                      checkpoint=path, resume=True)
 
 
+def test_resume_without_a_checkpoint_file_says_a_new_run_starts(tiny_data, tmp_path, capsys):
+    path = tmp_path / "typo.npz"
+    history = minidl.train(_small_cnn(), data=tiny_data, epochs=1, batch_size=64, progress=False,
+                           checkpoint=str(path), resume=True)
+    out = capsys.readouterr().out
+    assert out.strip().splitlines() == [f"no checkpoint found at {path}: starting a new run (it will be saved there)"]
+    assert len(history) == 1 and path.exists()
+
+
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_nan_loss_stops_with_epoch_and_step(tiny_data):
     with pytest.raises(TrainingDiverged, match=r"epoch 1, step \d+"):

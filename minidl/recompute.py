@@ -1,9 +1,10 @@
-"""Gradient checkpointing: keep a piece of the graph's inputs only, and recompute the piece in backward.
+"""Recompute in backward ("gradient checkpointing"): keep a piece of the graph's inputs only, and run the
+piece again in backward. (Saving a training run is minidl.training.checkpoint, another thing.)
 
-`checkpoint(function, *inputs)` returns function(*inputs), but runs it without recording a graph, so none
+`recompute(function, *inputs)` returns function(*inputs), but runs it without recording a graph, so none
 of its intermediate arrays stay alive until backward; backward runs it once more, this time recording,
 and differentiates that copy. Memory for compute: the memory-efficient DenseNet (Pleiss et al. 2017,
-arXiv 1707.06990) checkpoints concatenation + BN + ReLU + 1x1 conv, whose outputs otherwise grow
+arXiv 1707.06990) recomputes concatenation + BN + ReLU + 1x1 conv, whose outputs otherwise grow
 quadratically with a dense block's depth.
 
 As with torch.utils.checkpoint (its re-entrant form): parameters used inside `function` get their
@@ -16,7 +17,7 @@ from .autograd.grad_mode import enable_grad, no_grad
 from .autograd.tensor import Tensor
 
 
-class Checkpoint(Function):
+class Recompute(Function):
     def forward(self, *arrays, function, preserve):
         self.function, self.preserve = function, preserve
         self.save_for_backward(*arrays)  # the inputs only: arrays that already exist outside this piece
@@ -32,24 +33,24 @@ class Checkpoint(Function):
         for buffer, value in zip(buffers, kept):
             buffer.data[...] = value
         if not isinstance(out, Tensor) or not out.requires_grad:
-            raise RuntimeError("checkpoint: the recomputed function did not return a Tensor that requires grad")
-        out.backward(grad)  # parameters inside accumulate their .grad here, as they would without checkpointing
+            raise RuntimeError("recompute: the recomputed function did not return a Tensor that requires grad")
+        out.backward(grad)  # parameters inside accumulate their .grad here, as they would without recomputation
         return tuple(t.grad if need else None for t, need in zip(inputs, self.needs_input_grad))
 
 
 def _data(value):
     if not isinstance(value, Tensor):
-        raise TypeError(f"checkpoint: function must return one Tensor, got {type(value).__name__}")
+        raise TypeError(f"recompute: function must return one Tensor, got {type(value).__name__}")
     return value.data
 
 
-def checkpoint(function, *inputs, preserve=()):
+def recompute(function, *inputs, preserve=()):
     """function(*inputs) with its intermediate arrays recomputed in backward instead of kept (see above).
 
     inputs: Tensors (or arrays); preserve: modules whose buffers the recomputation must not change.
     """
     if not callable(function):
-        raise TypeError(f"checkpoint: function must be callable, got {function!r}")
+        raise TypeError(f"recompute: function must be callable, got {function!r}")
     if not inputs:
-        raise ValueError("checkpoint: give at least one input")
-    return Checkpoint.apply(*inputs, function=function, preserve=tuple(preserve))
+        raise ValueError("recompute: give at least one input")
+    return Recompute.apply(*inputs, function=function, preserve=tuple(preserve))

@@ -1,4 +1,4 @@
-"""minidl.checkpoint: the same values and gradients as running the function directly, inputs-only storage,
+"""minidl.recompute: the same values and gradients as running the function directly, inputs-only storage,
 buffers restored after the recomputation, clear errors."""
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import minidl
 from minidl import functional as F
 from minidl import nn
 from minidl.analysis import gradcheck
-from minidl.checkpoint import Checkpoint, checkpoint
+from minidl.recompute import Recompute, recompute
 
 
 def _block():
@@ -21,7 +21,7 @@ def test_same_values_and_gradients_as_without(rng):
     for use in (False, True):
         block = _block()
         x = minidl.tensor(data, requires_grad=True)
-        y = checkpoint(block, x, preserve=[block]) if use else block(x)
+        y = recompute(block, x, preserve=[block]) if use else block(x)
         (y * y).sum().backward()
         results.append((y.data, x.grad, [p.grad for p in block.parameters()],
                         [b.data.copy() for b in block.buffers()]))
@@ -35,28 +35,28 @@ def test_same_values_and_gradients_as_without(rng):
 def test_only_the_inputs_are_stored(rng):
     block = _block()
     x = minidl.tensor(rng.standard_normal((5, 3)), requires_grad=True)
-    y = checkpoint(block, x)
-    assert isinstance(y._ctx, Checkpoint) and y._ctx.parents == (x,)
+    y = recompute(block, x)
+    assert isinstance(y._ctx, Recompute) and y._ctx.parents == (x,)
     assert len(y._ctx._saved) == 1 and y._ctx._saved[0] is x.data
 
 
-def test_gradcheck_through_a_checkpoint(t64):
+def test_gradcheck_through_a_recomputed_function(t64):
     a, b = t64(3, 4), t64(4, 2)
-    assert gradcheck(lambda a, b: checkpoint(lambda p, q: F.tanh(p @ q) * p.sum(), a, b), [a, b])
+    assert gradcheck(lambda a, b: recompute(lambda p, q: F.tanh(p @ q) * p.sum(), a, b), [a, b])
 
 
 def test_inputs_without_gradient_get_none(rng):
     x = minidl.tensor(rng.standard_normal(3), requires_grad=True)
     c = minidl.tensor(rng.standard_normal(3))
-    checkpoint(lambda x, c: (x * c).sum(), x, c).backward()
+    recompute(lambda x, c: (x * c).sum(), x, c).backward()
     assert np.allclose(x.grad, c.data) and c.grad is None
 
 
 def test_errors():
     x = minidl.tensor(np.ones(3), requires_grad=True)
-    with pytest.raises(TypeError, match="checkpoint: function must be callable"):
-        checkpoint(3, x)
+    with pytest.raises(TypeError, match="recompute: function must be callable"):
+        recompute(3, x)
     with pytest.raises(ValueError, match="at least one input"):
-        checkpoint(lambda: x)
+        recompute(lambda: x)
     with pytest.raises(TypeError, match="must return one Tensor"):
-        checkpoint(lambda x: (x, x), x)
+        recompute(lambda x: (x, x), x)
