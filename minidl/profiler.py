@@ -14,10 +14,12 @@ row "(outside ops)". Outside a profile the engine pays one `is None` test per op
 
 The clock is wall time (time.perf_counter) unless `clock=` names another: on a machine shared with other
 busy processes, `time.process_time` (CPU time of all this process's threads) is steadier, though it also
-counts BLAS threads that spin while they wait for work.
+counts BLAS threads that spin while they wait for work. On a GPU each timed op waits for the GPU
+before and after it runs, so the times are the ops' own (and the profiled step runs slower than usual).
 """
 import time
 
+from . import backend
 from .autograd import function as _function
 from .autograd.engine import ACCUMULATE
 
@@ -37,11 +39,14 @@ class Profile:
     # ----- recording (called by Function.apply and the engine) -----
     def call(self, name, phase, fn, /, *args, **kwargs):
         """Run fn(*args, **kwargs), charging its self time to `name` in `phase` ('forward' or 'backward')."""
+        gpu = _wait_for_gpu(args)
         frame = [self.clock(), 0.0]
         self._stack.append(frame)
         try:
             return fn(*args, **kwargs)
         finally:
+            if gpu:
+                _wait_for_gpu(args)
             elapsed = self.clock() - frame[0]
             self._stack.pop()
             if self._stack:
@@ -84,6 +89,18 @@ class Profile:
 
     def __str__(self):
         return self.table()
+
+
+def _wait_for_gpu(arrays):
+    """If any argument is a GPU array, wait until the GPU has finished its queued work; True if so.
+
+    GPU ops only queue work and return at once: without this the time of an op would be charged to
+    whichever later op happens to wait for the GPU.
+    """
+    if backend.cp is None or not any(isinstance(a, backend.cp.ndarray) for a in arrays):
+        return False
+    backend.cp.cuda.get_current_stream().synchronize()
+    return True
 
 
 class profile:

@@ -4,7 +4,7 @@ The operators and methods below are thin calls into `minidl.functional`, where e
 """
 import numpy as np
 
-from .. import backend
+from .. import backend, device_checks
 from . import engine
 
 
@@ -122,6 +122,8 @@ class Tensor:
         return self.shape[0]
 
     def item(self):
+        if self.device == "cuda":
+            device_checks.raise_pending()
         return self.data.item()
 
     def numpy(self):

@@ -9,13 +9,15 @@ never be returned, saved for backward, or kept; outputs and saved arrays are all
 import math
 import threading
 
+from .. import backend
+
 _local = threading.local()  # one pool per thread, so two threads never share a buffer
 
 
 def scratch(role, shape, dtype, xp):
     """An uninitialised array of `shape` for temporary use, backed by a cached flat buffer for `role`."""
     pool = _local.__dict__.setdefault("buffers", {})
-    key = (role, xp.__name__, str(dtype))
+    key = (role, backend.device_key(xp), str(dtype))
     size = math.prod(shape)
     buffer = pool.get(key)
     if buffer is None or buffer.size < size:

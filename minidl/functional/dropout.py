@@ -22,8 +22,10 @@ def dropout(x, p=0.5, training=True):
         return x
     array = raw(x)
     xp = backend.get_array_module(array)
-    keep = backend.rng(xp).random(array.shape) >= p if xp is backend.np else \
-        backend.rng(xp).random_sample(array.shape) >= p
+    if xp is backend.np:
+        keep = backend.rng(xp).random(array.shape) >= p
+    else:  # drawn in the tensor's dtype: a float32 mask costs half the random numbers of a float64 one
+        keep = backend.rng(xp).random_sample(array.shape, array.dtype) >= array.dtype.type(p)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(array.dtype) * array.dtype.type(scale)
     return Dropout.apply(x, mask)

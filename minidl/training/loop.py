@@ -1,5 +1,4 @@
 """`train()` and `evaluate()`: the training loop a reader watches, with progress, checkpoints and resume."""
-import math
 import os
 import sys
 import time
@@ -14,6 +13,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
+from .metrics import EpochMetrics
 from .recipe import make_optimizer, make_schedule
 
 Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
@@ -137,33 +137,39 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
 def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress):
     model.train()
     loader.set_epoch(epoch)
-    seen, correct, loss_sum = 0, 0, 0.0
     start = time.perf_counter()
     lr = opt.param_groups[0]["lr"]
     bar = tqdm(total=len(loader), desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False,
                unit="batch", dynamic_ncols=True)
+    # Loss and accuracy are summed on the batches' device and read once per epoch (EpochMetrics): on a GPU
+    # a read per step would make the host wait for the GPU at every step.
+    metrics = EpochMetrics()
     try:
         for step, (x, y) in enumerate(loader, 1):
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
-            value = loss.item()
-            if not math.isfinite(value):
-                raise TrainingDiverged(f"train: the loss became {value} at epoch {epoch}, step {step} "
-                                       f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
-                                       "warm-up (warmup_epochs)")
+            metrics.add(step, loss.data, logits.data, y.data)
+            if metrics.on_host:  # free on the CPU: stop before a bad step updates the weights
+                train_loss, train_acc = _check_finite(metrics, epoch, opt)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            n = len(y)
-            seen += n
-            loss_sum += value * n
-            correct += int((logits.data.argmax(1) == y.data).sum())
-            elapsed = time.perf_counter() - start
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{100 * correct / seen:.1f}%",
-                            img_s=f"{seen / elapsed:.0f}", refresh=False)
+            if metrics.on_host:
+                bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{100 * train_acc:.1f}%",
+                                img_s=f"{metrics.seen / (time.perf_counter() - start):.0f}", refresh=False)
     finally:
         bar.close()
-    return dict(train_loss=loss_sum / max(seen, 1), train_acc=correct / max(seen, 1), lr=lr,
-                seconds=time.perf_counter() - start)
+    train_loss, train_acc = _check_finite(metrics, epoch, opt)
+    return dict(train_loss=train_loss, train_acc=train_acc, lr=lr, seconds=time.perf_counter() - start)
+
+
+def _check_finite(metrics, epoch, opt):
+    """(mean loss, accuracy) so far; TrainingDiverged naming the first step whose loss was NaN or infinite."""
+    train_loss, train_acc, bad_step = metrics.read()
+    if bad_step is not None:
+        raise TrainingDiverged(f"train: the loss became NaN or infinite at epoch {epoch}, step {bad_step} "
+                               f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
+                               "warm-up (warmup_epochs)")
+    return train_loss, train_acc
