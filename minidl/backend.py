@@ -71,8 +71,7 @@ def to_device(array, device):
     if device == "cuda":
         return cp.asarray(array)
     from . import device_checks
-    device_checks.raise_pending()  # the read below waits for the GPU anyway: queued checks cost nothing more
-    return cp.asnumpy(array)
+    return device_checks.read(array)  # also reads the queued checks of GPU data, in the same synchronisation
 
 
 def xp_for(device):

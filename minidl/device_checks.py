@@ -2,8 +2,8 @@
 
 A check on the host (is every target class in range?) has to read the data back, which stalls the GPU
 until all queued work is done. On the hot path minidl queues the check's outcome as a 0-d array on the
-GPU and reads all queued outcomes together at the next host read: `Tensor.item()`, `.numpy()`, or the
-end of a training epoch. The error is the same, raised a little later.
+GPU and reads all queued outcomes together with the next array read back to the host (`Tensor.item()`,
+`.numpy()`, a training epoch's metrics). The error is the same, raised a little later.
 """
 import threading
 
@@ -19,15 +19,21 @@ def defer(failed, error, message):
         _pending.append((failed, error, message))
 
 
-def raise_pending():
-    """Read every queued check in one host synchronisation and raise the first that failed."""
+def read(array):
+    """Copy the GPU array `array` to the host, reading every queued check in the same synchronisation.
+
+    The checks' flags travel as bytes after the array's own bytes; the first failed check raises.
+    """
+    cp = backend.cp
     with _lock:
-        if not _pending:
-            return
         checks = list(_pending)
         _pending.clear()
-    xp = backend.get_array_module(checks[0][0])
-    outcomes = backend.cp.asnumpy(xp.stack([failed for failed, _, _ in checks]))
-    for (_, error, message), failed in zip(checks, outcomes):
+    if not checks:
+        return cp.asnumpy(array)
+    data = cp.ascontiguousarray(array)
+    flags = cp.stack([failed for failed, _, _ in checks]).astype(cp.uint8)
+    host = cp.asnumpy(cp.concatenate([data.reshape(-1).view(cp.uint8), flags]))
+    for (_, error, message), failed in zip(checks, host[data.nbytes:]):
         if failed:
             raise error(message)
+    return host[:data.nbytes].view(data.dtype).reshape(data.shape)

@@ -4,7 +4,7 @@ The operators and methods below are thin calls into `minidl.functional`, where e
 """
 import numpy as np
 
-from .. import backend, device_checks
+from .. import backend
 from . import engine
 
 
@@ -122,8 +122,8 @@ class Tensor:
         return self.shape[0]
 
     def item(self):
-        if self.device == "cuda":
-            device_checks.raise_pending()
+        if self.device == "cuda":  # through to_device, which also reads the queued checks of GPU data
+            return backend.to_device(self.data, "cpu").item()
         return self.data.item()
 
     def numpy(self):

@@ -5,7 +5,7 @@ queued op, so a loop that prints its loss at each step runs the GPU in lock-step
 the sums stay device arrays and are read when the epoch ends; the first step with a non-finite loss is
 recorded on the device too. On the CPU the sums are plain arrays and can be shown after every step.
 """
-from .. import backend, device_checks
+from .. import backend
 
 
 class EpochMetrics:
@@ -40,6 +40,5 @@ class EpochMetrics:
         """(mean loss, accuracy, first non-finite step or None): one host synchronisation on a GPU."""
         if self._sums is None:
             return 0.0, 0.0, None
-        device_checks.raise_pending()
         loss_sum, correct, first_bad = (float(v) for v in backend.to_device(self._sums, "cpu"))
         return loss_sum / self.seen, correct / self.seen, int(first_bad) or None

@@ -6,6 +6,7 @@ when it hands a value back to the host (.get(), .item(), bool(), float(), printi
 import collections
 import os
 import sys
+import threading
 
 import numpy
 
@@ -19,12 +20,17 @@ class Counter:
         self.reset()
 
     def reset(self):
-        self.launches, self.syncs, self.host_to_device = 0, 0, 0
-        self.sync_sites = collections.Counter()  # "file:line" of the caller outside the stand-in -> syncs
+        self.launches, self.host_to_device, self.async_copies = 0, 0, 0
+        self.syncs = 0             # host synchronisations in the main thread (they stall the training step)
+        self.background_syncs = 0  # the same in other threads (the data loader's), which only stall that thread
+        self.sync_sites = collections.Counter()  # "file:line (what)" of the caller outside the stand-in -> syncs
 
     def sync(self, what):
-        self.syncs += 1
-        self.sync_sites[f"{_caller()} ({what})"] += 1
+        if threading.current_thread() is threading.main_thread():
+            self.syncs += 1
+            self.sync_sites[f"{_caller()} ({what})"] += 1
+        else:
+            self.background_syncs += 1
 
 
 counter = Counter()
@@ -103,6 +109,7 @@ class ndarray:
 
     def set(self, host, stream=None):
         counter.host_to_device += 1
+        counter.async_copies += stream is not None and stream.ptr != 0
         self._a[...] = unwrap(host, "ndarray.set", host_ok=True)
 
     def item(self):
