@@ -9,7 +9,7 @@ sys.path (the test option --fake-cupy or MINIDL_FAKE_CUPY=1 does) to make `impor
 import numpy
 
 from . import cuda, lib, random  # noqa: F401  (submodules, as in CuPy)
-from ._array import HostArrayError, counter, ndarray, unwrap, wrap  # noqa: F401
+from ._array import HostArrayError, check_writable, counter, ndarray, unwrap, wrap  # noqa: F401
 
 __version__ = "0.0-fake"
 is_fake = True
@@ -20,7 +20,6 @@ _NO_LAUNCH = {"reshape", "transpose", "swapaxes", "moveaxis", "expand_dims", "sq
               "shape", "ndim", "size", "result_type", "can_cast", "promote_types", "broadcast_shapes",
               "isscalar", "may_share_memory", "shares_memory", "iscomplexobj", "isrealobj", "split",
               "array_split", "diagonal", "real", "imag"}
-_WRITABLE_VIEWS = {"broadcast_to"}  # CuPy has no read-only flag: its broadcast views can be written to
 
 
 def get_array_module(*arrays):
@@ -87,6 +86,8 @@ def _route(name, target):
     def function(*args, **kwargs):
         if name not in _NO_LAUNCH:
             counter.launches += 1
+        if kwargs.get("out") is not None:
+            check_writable(kwargs["out"], f"cupy.{name}")
         return wrap(target(*unwrap(args, f"cupy.{name}"), **unwrap(kwargs, f"cupy.{name}")))
     function.__name__ = name
     return function

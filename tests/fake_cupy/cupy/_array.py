@@ -64,6 +64,16 @@ def unwrap(value, op, host_ok=False):
     return value
 
 
+def check_writable(array, op):
+    """CuPy has no read-only flag: a write into a broadcast view (stride 0) races between threads. Refuse it."""
+    if isinstance(array, ndarray):
+        array = array._a
+    if isinstance(array, numpy.ndarray) and any(stride == 0 and size > 1
+                                                for stride, size in zip(array.strides, array.shape)):
+        raise ValueError(f"fake cupy: {op} writes into a broadcast view (shape {array.shape}, strides "
+                         f"{array.strides}); on a GPU its threads would write one element many times")
+
+
 def wrap(value):
     """Results as device arrays: NumPy arrays and NumPy scalars (0-d results) become ndarrays."""
     if isinstance(value, numpy.ndarray):
@@ -142,6 +152,7 @@ class ndarray:
         inputs = unwrap(inputs, f"numpy.{ufunc.__name__}")
         if "out" in kwargs:
             kwargs["out"] = unwrap(kwargs["out"], f"numpy.{ufunc.__name__}")
+            check_writable(kwargs["out"][0] if isinstance(kwargs["out"], tuple) else kwargs["out"], ufunc.__name__)
         return wrap(getattr(ufunc, method)(*inputs, **kwargs))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -204,6 +215,7 @@ class ndarray:
 
     def __setitem__(self, index, value):
         counter.launches += 1
+        check_writable(self._a, "item assignment")
         index = wrap_indices(self._a, unwrap(index, "ndarray.__setitem__ (index)"))
         self._a[index] = unwrap(value, "ndarray.__setitem__ (value)")
 
@@ -232,6 +244,7 @@ def _binary(ufunc, reflected=False, inplace=False):
         counter.launches += 1
         a, b = self._a, unwrap(other, ufunc.__name__)
         if inplace:
+            check_writable(a, f"in-place {ufunc.__name__}")
             ufunc(a, b, out=a)
             return self
         return wrap(ufunc(b, a) if reflected else ufunc(a, b))
