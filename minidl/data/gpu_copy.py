@@ -26,6 +26,9 @@ def to_gpu(array):
     staged = np.frombuffer(_local.pinned, array.dtype, array.size).reshape(array.shape)
     staged[...] = array
     device = cp.empty(array.shape, array.dtype)
+    # The block may have been freed by the training thread while its kernels, queued on the default stream,
+    # still read it: the copy starts only after the work queued there so far.
+    _local.stream.wait_event(cp.cuda.Stream.null.record())
     device.set(staged, stream=_local.stream)
     _local.stream.synchronize()  # the pinned buffer is reused by the next copy, and the batch must be complete
     return device
