@@ -35,7 +35,7 @@ def _owned(g, stored):
     """g, or a copy where in-place updates of .grad (clipping, optimizers) would go wrong: a broadcast view
     (stride 0: one element seen many times; CuPy has no read-only flag to stop the write) or an array
     already given to another tensor's .grad in this pass (Add hands its one gradient to both inputs)."""
-    if id(g) in stored or 0 in g.strides:
+    if id(g) in stored or 0 in getattr(g, "strides", ()):
         g = g.copy()
     stored.add(id(g))
     return g
