@@ -61,16 +61,18 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     device = device or _model_device(model)
     was_training = model.training
     model.eval()
-    total_loss, correct = 0.0, 0
+    sums = None  # [loss sum, correct] on the model's device, read once at the end (not once per batch)
     with no_grad():
         for start in range(0, len(y), batch_size):
             xb = Tensor(backend.to_device(x[start:start + batch_size], device))
-            yb = y[start:start + batch_size]
+            yb = backend.to_device(y[start:start + batch_size], device)
             logits = model(xb)
-            yb_device = backend.to_device(yb, device)
-            total_loss += F.cross_entropy(logits, yb_device, label_smoothing, reduction="sum").item()
-            correct += int((backend.to_device(logits.data.argmax(1), "cpu") == yb).sum())
+            loss_sum = F.cross_entropy(logits, yb, label_smoothing, reduction="sum").data
+            xp = backend.get_array_module(loss_sum)
+            batch = xp.stack([loss_sum.astype(xp.float64), (logits.data.argmax(1) == yb).sum().astype(xp.float64)])
+            sums = batch if sums is None else sums + batch
     model.train(was_training)
+    total_loss, correct = (0.0, 0.0) if sums is None else backend.to_device(sums, "cpu").tolist()
     return Evaluation(total_loss / len(y), correct / len(y))
 
 

@@ -15,15 +15,23 @@ def counted(*args, **kwargs):
                        sites=dict(cupy.counter.sync_sites), async_copies=cupy.counter.async_copies))
     return record
 loop._train_one_epoch = counted
+evaluations = []
+original_evaluate = loop.evaluate
+def counted_evaluate(*args, **kwargs):
+    cupy.counter.reset()
+    result = original_evaluate(*args, **kwargs)
+    evaluations.append(cupy.counter.syncs)
+    return result
+loop.evaluate = counted_evaluate
 """
 
 
 def test_training_on_the_stand_in_syncs_once_per_epoch_and_matches_the_cpu(stand_in):
     result = stand_in(COUNTED_TRAIN + """
 gpu = minidl.train(small_cnn(), data=tiny, epochs=2, batch_size=16, lr=0.05, device="cuda", progress=False)
-loop._train_one_epoch = original
+loop._train_one_epoch, loop.evaluate = original, original_evaluate
 cpu = minidl.train(small_cnn(), data=tiny, epochs=2, batch_size=16, lr=0.05, device="cpu", progress=False)
-print(json.dumps(dict(epochs=epochs, gpu=gpu.records, cpu=cpu.records)))
+print(json.dumps(dict(epochs=epochs, evaluations=evaluations, gpu=gpu.records, cpu=cpu.records)))
 """)
     steps = 3  # 48 images in batches of 16
     for epoch in result["epochs"]:
@@ -31,6 +39,7 @@ print(json.dumps(dict(epochs=epochs, gpu=gpu.records, cpu=cpu.records)))
               f"{epoch['launches']} kernel launches")
         assert epoch["syncs"] <= 1, epoch["sites"]  # the metrics, read when the epoch ends
         assert epoch["async_copies"] == 2 * steps  # x and y of each batch, from pinned memory on a copy stream
+    assert result["evaluations"] == [1, 1]  # the test set's loss and accuracy, read once per evaluation
     for gpu, cpu in zip(result["gpu"], result["cpu"]):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc", "lr"):
             assert gpu[key] == pytest.approx(cpu[key], rel=1e-5, abs=1e-6), key
