@@ -3,7 +3,7 @@
 CuPy's RandomState cannot report its state, so this one keeps its seed and a log of what it has drawn
 (shape and dtype of each draw, consecutive equal draws counted once): restoring re-seeds and draws the
 same amounts again, which puts the generator exactly where it was. The log of an epoch of dropout masks
-is a few entries, and replaying it on a GPU costs milliseconds.
+is a few entries; replaying it draws the epoch's numbers once more, without using them.
 """
 import numpy as np
 

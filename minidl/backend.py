@@ -101,7 +101,9 @@ def manual_seed(seed):
     """
     _rngs.clear()
     _rngs["numpy"] = np.random.default_rng(seed)
-    _rngs["cupy_state"] = {"seed": seed, "draws": []}
+    # An int seeds the GPU's generator as it is; other seeds (None, sequences) leave it a fresh one.
+    gpu_seed = int(seed) if isinstance(seed, (int, np.integer)) else None
+    _rngs["cupy_state"] = {"seed": gpu_seed, "draws": []}
 
 
 def rng(xp=np):
@@ -109,7 +111,8 @@ def rng(xp=np):
     if cp is not None and xp is cp:
         if "cupy" not in _rngs:
             from ._device_random import DeviceRandom
-            _rngs["cupy"] = DeviceRandom(cp, **_rngs.pop("cupy_state", {}))
+            _rngs["cupy"] = DeviceRandom(cp, **_rngs.get("cupy_state", {}))
+            _rngs.pop("cupy_state", None)
         return _rngs["cupy"]
     if "numpy" not in _rngs:
         _rngs["numpy"] = np.random.default_rng()
