@@ -37,7 +37,11 @@ def device_of(array):
 
 
 def normalize_device(device):
-    """Accept 'cpu', 'cuda', 'cuda:0' (or None for 'cpu'); return 'cpu' or 'cuda'."""
+    """Accept 'cpu', 'cuda', 'cuda:0' (or None for 'cpu'); return 'cpu' or 'cuda'.
+
+    minidl runs on one GPU, CuPy's current device (device 0 unless the program selected another): any
+    other index is refused rather than silently run on that device.
+    """
     name = "cpu" if device is None else str(device)
     if name == "cpu":
         return "cpu"
@@ -45,8 +49,18 @@ def normalize_device(device):
         if not gpu_available():
             raise RuntimeError(f"device '{name}' was requested but CuPy or a CUDA GPU is missing; "
                                "install the `gpu` extra on a machine with an NVIDIA GPU, or use device='cpu'")
+        index = name[len("cuda:"):] if name.startswith("cuda:") else "0"
+        if index != "0":
+            count = cp.cuda.runtime.getDeviceCount()
+            raise ValueError(f"device '{name}': minidl runs on one GPU, 'cuda' or 'cuda:0' ({count} visible); "
+                             f"to use another one, make it the only visible GPU (CUDA_VISIBLE_DEVICES={index})")
         return "cuda"
     raise ValueError(f"unknown device '{device}': expected 'cpu' or 'cuda'")
+
+
+def device_key(xp):
+    """'numpy', or 'cupy:<id>' of the current GPU: the key of caches holding arrays of one device."""
+    return "numpy" if xp is np else f"cupy:{cp.cuda.Device().id}"
 
 
 def to_device(array, device):
@@ -56,7 +70,8 @@ def to_device(array, device):
         return array
     if device == "cuda":
         return cp.asarray(array)
-    return cp.asnumpy(array)
+    from . import device_checks
+    return device_checks.read(array)  # also reads the queued checks of GPU data, in the same synchronisation
 
 
 def xp_for(device):
@@ -79,26 +94,47 @@ def set_default_dtype(dtype):
 
 
 def manual_seed(seed):
-    """Seed every generator the framework draws from (initialisation, dropout, shuffling defaults)."""
+    """Seed every generator the framework draws from (initialisation, dropout, shuffling defaults).
+
+    The GPU's generator is only created when a GPU array first needs random numbers, so seeding never
+    touches CuPy (which may be installed on a machine whose GPU, or curand, is unusable).
+    """
     _rngs.clear()
     _rngs["numpy"] = np.random.default_rng(seed)
-    if cp is not None:
-        _rngs["cupy"] = cp.random.RandomState(seed)
+    # An int seeds the GPU's generator as it is; other seeds (None, sequences) leave it a fresh one.
+    gpu_seed = int(seed) if isinstance(seed, (int, np.integer)) else None
+    _rngs["cupy_state"] = {"seed": gpu_seed, "draws": []}
 
 
 def rng(xp=np):
-    """The framework's generator for an array module: numpy.random.Generator or cupy RandomState."""
-    key = "cupy" if cp is not None and xp is cp else "numpy"
-    if key not in _rngs:
-        _rngs[key] = np.random.default_rng() if key == "numpy" else cp.random.RandomState()
-    return _rngs[key]
+    """The framework's generator for an array module: a numpy.random.Generator, or for CuPy a DeviceRandom."""
+    if cp is not None and xp is cp:
+        if "cupy" not in _rngs:
+            from ._device_random import DeviceRandom
+            _rngs["cupy"] = DeviceRandom(cp, **_rngs.get("cupy_state", {}))
+            _rngs.pop("cupy_state", None)
+        return _rngs["cupy"]
+    if "numpy" not in _rngs:
+        _rngs["numpy"] = np.random.default_rng()
+    return _rngs["numpy"]
 
 
 def get_rng_state():
-    """The NumPy generator's state as a plain dict (for checkpoints)."""
-    return rng(np).bit_generator.state
+    """The generators' states as a JSON-ready dict (for checkpoints): NumPy's, and the GPU's when it exists."""
+    state = {"numpy": rng(np).bit_generator.state}
+    if "cupy" in _rngs:
+        state["cupy"] = _rngs["cupy"].state()
+    elif "cupy_state" in _rngs:
+        state["cupy"] = _rngs["cupy_state"]
+    return state
 
 
 def set_rng_state(state):
-    """Restore a state returned by get_rng_state."""
-    rng(np).bit_generator.state = state
+    """Restore a state returned by get_rng_state (the GPU's generator is rebuilt when next used)."""
+    if "numpy" not in state:  # a checkpoint written before the GPU's state was saved: NumPy's state alone
+        state = {"numpy": state}
+    rng(np).bit_generator.state = state["numpy"]
+    _rngs.pop("cupy", None)
+    _rngs.pop("cupy_state", None)
+    if "cupy" in state:
+        _rngs["cupy_state"] = state["cupy"]

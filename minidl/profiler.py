@@ -17,11 +17,13 @@ busy processes, `time.process_time` (CPU time of all this process's threads) is 
 counts BLAS threads that spin while they wait for work. A data-parallel step (minidl/parallel) runs ops in
 several threads at once; each thread's ops are timed on their own, and the rows add up the threads. Time
 such a step with `clock=time.thread_time` (each thread's own CPU time) and `block_clock=time.process_time`
-(the CPU time of all threads): the table then shares out the CPU time the step cost.
+(the CPU time of all threads): the table then shares out the CPU time the step cost. On a GPU each timed op
+waits for the GPU before and after it runs, so the times are the ops' own (and the profiled step runs slower).
 """
 import threading
 import time
 
+from . import backend
 from .autograd import function as _function
 from .autograd.engine import ACCUMULATE
 
@@ -48,11 +50,14 @@ class Profile:
     # ----- recording (called by Function.apply and the engine) -----
     def call(self, name, phase, fn, /, *args, **kwargs):
         """Run fn(*args, **kwargs), charging its self time to `name` in `phase` ('forward' or 'backward')."""
+        gpu = _wait_for_gpu(args)
         frame = [self.clock(), 0.0]
         self._stack.append(frame)
         try:
             return fn(*args, **kwargs)
         finally:
+            if gpu:
+                _wait_for_gpu(args)
             elapsed = self.clock() - frame[0]
             self._stack.pop()
             if self._stack:
@@ -96,6 +101,18 @@ class Profile:
 
     def __str__(self):
         return self.table()
+
+
+def _wait_for_gpu(arrays):
+    """If any argument is a GPU array, wait until the GPU has finished its queued work; True if so.
+
+    GPU ops only queue work and return at once: without this the time of an op would be charged to
+    whichever later op happens to wait for the GPU.
+    """
+    if backend.cp is None or not any(isinstance(a, backend.cp.ndarray) for a in arrays):
+        return False
+    backend.cp.cuda.get_current_stream().synchronize()
+    return True
 
 
 class profile:

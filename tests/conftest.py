@@ -1,8 +1,26 @@
-"""Shared fixtures: a seeded generator and float64 tensor factories for gradient checks."""
-import numpy as np
-import pytest
+"""Shared fixtures: a seeded generator and float64 tensor factories for gradient checks.
 
-import minidl
+`--fake-cupy` (or MINIDL_FAKE_CUPY=1) runs the suite with the NumPy-backed stand-in for CuPy in
+tests/fake_cupy as `cupy`: device="cuda" then works without a GPU and GPU-marked tests run against it.
+"""
+import os
+import sys
+
+FAKE_CUPY = "--fake-cupy" in sys.argv or os.environ.get("MINIDL_FAKE_CUPY") == "1"
+if FAKE_CUPY:  # before minidl is imported, so that its `import cupy` finds the stand-in
+    if "minidl" in sys.modules:
+        raise RuntimeError("--fake-cupy: minidl was imported before the stand-in could be installed")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_cupy"))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import minidl  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fake-cupy", action="store_true",
+                     help="run with the NumPy-backed stand-in for CuPy (tests/fake_cupy) as the GPU")
 
 
 @pytest.fixture
@@ -23,6 +41,8 @@ def t64(rng):
 
 def pytest_collection_modifyitems(config, items):
     """GPU tests skip, with the reason, where CuPy or a CUDA device is missing."""
+    if FAKE_CUPY and not getattr(minidl.backend.cp, "is_fake", False):
+        raise RuntimeError("--fake-cupy: minidl did not pick up the stand-in CuPy")
     if minidl.cuda.is_available():
         return
     reason = "needs CuPy and a CUDA GPU (minidl.cuda.is_available() is False on this machine)"

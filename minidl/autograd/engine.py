@@ -32,6 +32,16 @@ def topological_order(root):
     return order
 
 
+def _owned(g, stored):
+    """g, or a copy where in-place updates of .grad (clipping, optimizers) would go wrong: a broadcast view
+    (stride 0: one element seen many times; CuPy has no read-only flag to stop the write) or an array
+    already given to another tensor's .grad in this pass (Add hands its one gradient to both inputs)."""
+    if id(g) in stored or 0 in getattr(g, "strides", ()):
+        g = g.copy()
+    stored.add(id(g))
+    return g
+
+
 def backward(root, grad=None, retain_graph=False):
     """Accumulate d(root)/d(leaf) into every leaf's `.grad`, seeding with `grad` (ones for a scalar)."""
     if not root.requires_grad:
@@ -51,6 +61,7 @@ def backward(root, grad=None, retain_graph=False):
 
     pending = {id(root): grad}
     replica = replicas.current()
+    stored = set()  # ids of the arrays given to a .grad in this pass
     for tensor in reversed(topological_order(root)):
         g = pending.pop(id(tensor), None)
         if g is None:
@@ -61,9 +72,9 @@ def backward(root, grad=None, retain_graph=False):
                 g = getattr(replaced, "data", replaced)
         fn = tensor._ctx
         if fn is None and replica is not None:
-            replica.add_leaf_grad(tensor, g)  # a leaf shared by the replicas: summed once all have finished
+            replica.add_leaf_grad(tensor, _owned(g, stored))  # shared by the replicas: summed once all finished
         elif fn is None or tensor._retains_grad:
-            tensor.grad = g if tensor.grad is None else tensor.grad + g
+            tensor.grad = _owned(g, stored) if tensor.grad is None else tensor.grad + g
         if fn is None:
             continue
         if fn._released:

@@ -122,6 +122,8 @@ class Tensor:
         return self.shape[0]
 
     def item(self):
+        if self.device == "cuda":  # through to_device, which also reads the queued checks of GPU data
+            return backend.to_device(self.data, "cpu").item()
         return self.data.item()
 
     def numpy(self):

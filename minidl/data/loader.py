@@ -15,6 +15,7 @@ from .. import backend
 from ..autograd import Tensor
 from .augment import random_crop_flip
 from .dataset import TensorDataset
+from .gpu_copy import to_gpu
 
 
 class DataLoader:
@@ -108,7 +109,10 @@ def _batches(dataset, order, batch_size, count, augment_rng, device):
             y = np.asarray([getattr(label, "data", label) for _, label in items], dtype=np.int64)
             if augment_rng is not None:
                 x = random_crop_flip(x, augment_rng)
-        yield Tensor(x, device=device), Tensor(np.asarray(y), device=device)
+        if device == "cuda":
+            yield Tensor(to_gpu(x)), Tensor(to_gpu(np.asarray(y)))
+        else:
+            yield Tensor(x), Tensor(np.asarray(y))
 
 
 def _fill(batches, ready, stop):

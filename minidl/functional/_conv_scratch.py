@@ -14,6 +14,8 @@ value it mirrors (same shape): forward and backward never run at once on one thr
 import math
 import threading
 
+from .. import backend
+
 # Every slot, named by what it holds (a request for any other name is an error).
 SLOTS = {
     "im2col.padded_input": "the input (or, for a stride-1 input gradient, the output gradient) with its zero border",
@@ -35,7 +37,7 @@ def scratch(slot, shape, dtype, xp):
     if slot not in SLOTS:
         raise ValueError(f"scratch: unknown slot {slot!r}; the slots are {sorted(SLOTS)}")
     pool = _local.__dict__.setdefault("buffers", {})
-    key = (slot, xp.__name__, str(dtype))
+    key = (slot, backend.device_key(xp), str(dtype))
     size = math.prod(shape)
     buffer = pool.get(key)
     if buffer is None or buffer.size < size:

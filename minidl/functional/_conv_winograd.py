@@ -49,7 +49,7 @@ _matrices = {}
 
 def transforms(xp, dtype):
     """(B^T, A^T, G) as arrays of `dtype` on the device of `xp` (cached)."""
-    key = (xp.__name__, str(dtype))
+    key = (backend.device_key(xp), str(dtype))
     if key not in _matrices:
         _matrices[key] = tuple(xp.asarray(m, dtype=dtype) for m in (B_T, A_T, G))
     return _matrices[key]

@@ -174,16 +174,16 @@ class Clamp(Function):
 
 class Maximum(Function):
     """Elementwise max; at ties each input gets half the gradient (as in PyTorch)."""
-    pick = staticmethod(np.greater)
+    pick = "greater"  # the comparison by which a wins: a > b (Minimum: a < b)
 
     def forward(self, a, b):
         xp = backend.get_array_module(a)
         self.save_for_backward(a, b)
-        return xp.maximum(a, b) if self.pick is np.greater else xp.minimum(a, b)
+        return xp.maximum(a, b) if self.pick == "greater" else xp.minimum(a, b)
 
     def backward(self, grad):
         a, b = self.saved
-        a_wins = self.pick(a, b)
+        a_wins = getattr(backend.get_array_module(a), self.pick)(a, b)
         share_a = a_wins + 0.5 * (a == b)
         share_a = share_a.astype(grad.dtype, copy=False)
         ga = unbroadcast(grad * share_a, a.shape) if self.needs_input_grad[0] else None
@@ -192,7 +192,7 @@ class Maximum(Function):
 
 
 class Minimum(Maximum):
-    pick = staticmethod(np.less)
+    pick = "less"
 
 
 class Where(Function):

@@ -23,10 +23,11 @@ def dropout(x, p=0.5, training=True):
         return x
     array = raw(x)
     xp = backend.get_array_module(array)
-    generator = backend.rng(xp)
-    draw = generator.random if xp is backend.np else generator.random_sample
-    # In a data-parallel step the replicas draw in order, so their masks are the whole batch's mask, cut up.
-    keep = in_order(lambda: draw(array.shape)) >= p
+    if xp is backend.np:
+        # In a data-parallel step the replicas draw in order, so their masks are the whole batch's mask, cut up.
+        keep = in_order(lambda: backend.rng(xp).random(array.shape)) >= p
+    else:  # drawn in the tensor's dtype: float32 draws move half the bytes of float64 ones
+        keep = backend.rng(xp).random_sample(array.shape, array.dtype) >= array.dtype.type(p)
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     mask = keep.astype(array.dtype) * array.dtype.type(scale)
     return DropoutFunction.apply(x, mask)

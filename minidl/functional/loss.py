@@ -1,5 +1,5 @@
 """Losses: cross_entropy (with label smoothing), nll_loss, mse_loss."""
-from .. import backend
+from .. import backend, device_checks
 from ..autograd.function import Function
 from ._util import raw, require_float
 
@@ -111,8 +111,15 @@ def _check_targets(op, logits, target):
     expected = (x.shape[0],) + x.shape[2:]
     if t.shape != expected:
         raise ValueError(f"{op}: target has shape {t.shape}, expected {expected} for input of shape {x.shape}")
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= x.shape[1]):
-        raise IndexError(f"{op}: target values must lie in [0, {x.shape[1]}) for {x.shape[1]} classes, got "
+    classes = x.shape[1]
+    if not t.size:
+        return t
+    if backend.device_of(t) == "cuda":  # reading min and max would stall the GPU once per step
+        device_checks.defer(((t < 0) | (t >= classes)).any(), IndexError,
+                            f"{op}: target values must lie in [0, {classes}) for {classes} classes; targets of "
+                            f"shape {t.shape} on the GPU had values outside")
+    elif int(t.min()) < 0 or int(t.max()) >= classes:
+        raise IndexError(f"{op}: target values must lie in [0, {classes}) for {classes} classes, got "
                          f"min {int(t.min())} and max {int(t.max())}")
     return t
 

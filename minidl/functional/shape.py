@@ -44,7 +44,7 @@ class Cat(Function):
         return backend.get_array_module(*arrays).concatenate(arrays, axis=dim)
 
     def backward(self, grad):
-        bounds = np.cumsum(self.sizes)[:-1]
+        bounds = np.cumsum(self.sizes)[:-1].tolist()  # plain ints: split positions, not device data
         return (None, *backend.get_array_module(grad).split(grad, bounds, axis=self.dim))
 
 

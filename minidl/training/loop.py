@@ -1,5 +1,4 @@
 """`train()` and `evaluate()`: the training loop a reader watches, with progress, checkpoints and resume."""
-import math
 import os
 import sys
 import time
@@ -15,6 +14,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
+from .metrics import EpochMetrics
 from .recipe import make_optimizer, make_schedule
 
 Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
@@ -62,16 +62,18 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     device = device or _model_device(model)
     was_training = model.training
     model.eval()
-    total_loss, correct = 0.0, 0
+    sums = None  # [loss sum, correct] on the model's device, read once at the end (not once per batch)
     with no_grad():
         for start in range(0, len(y), batch_size):
             xb = backend.to_device(x[start:start + batch_size], device)
-            yb = y[start:start + batch_size]
+            yb = backend.to_device(y[start:start + batch_size], device)
             logits = Tensor(parallel.forward(model, xb))  # one chunk of the batch per core
-            yb_device = backend.to_device(yb, device)
-            total_loss += F.cross_entropy(logits, yb_device, label_smoothing, reduction="sum").item()
-            correct += int((backend.to_device(logits.data.argmax(1), "cpu") == yb).sum())
+            loss_sum = F.cross_entropy(logits, yb, label_smoothing, reduction="sum").data
+            xp = backend.get_array_module(loss_sum)
+            batch = xp.stack([loss_sum.astype(xp.float64), (logits.data.argmax(1) == yb).sum().astype(xp.float64)])
+            sums = batch if sums is None else sums + batch
     model.train(was_training)
+    total_loss, correct = (0.0, 0.0) if sums is None else backend.to_device(sums, "cpu").tolist()
     return Evaluation(total_loss / len(y), correct / len(y))
 
 
@@ -144,32 +146,38 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
 
     model.train()
     loader.set_epoch(epoch)
-    seen, correct, loss_sum = 0, 0, 0.0
     start = time.perf_counter()
     lr = opt.param_groups[0]["lr"]
     bar = tqdm(total=len(loader), desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False,
                unit="batch", dynamic_ncols=True)
+    # Loss and accuracy are summed on the batches' device and read once per epoch (EpochMetrics): on a GPU
+    # a read per step would make the host wait for the GPU at every step.
+    metrics = EpochMetrics()
     try:
         for step, (x, y) in enumerate(loader, 1):
             opt.zero_grad()
             # forward and backward on every core, one chunk of the batch per thread (minidl/parallel)
             loss, logits = parallel.train_step(model, x, y, loss_fn)
-            value = float(loss)
-            if not math.isfinite(value):
-                raise TrainingDiverged(f"train: the loss became {value} at epoch {epoch}, step {step} "
-                                       f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
-                                       "warm-up (warmup_epochs)")
+            metrics.add(step, loss, logits, y.data)
+            if metrics.on_host:  # free on the CPU: stop before a bad step updates the weights
+                train_loss, train_acc = _check_finite(metrics, epoch, opt)
             opt.step()
             sched.step()
-            n = len(y)
-            seen += n
-            loss_sum += value * n
-            correct += int((logits.argmax(1) == y.data).sum())
-            elapsed = time.perf_counter() - start
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{100 * correct / seen:.1f}%",
-                            img_s=f"{seen / elapsed:.0f}", refresh=False)
+            if metrics.on_host:
+                bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{100 * train_acc:.1f}%",
+                                img_s=f"{metrics.seen / (time.perf_counter() - start):.0f}", refresh=False)
     finally:
         bar.close()
-    return dict(train_loss=loss_sum / max(seen, 1), train_acc=correct / max(seen, 1), lr=lr,
-                seconds=time.perf_counter() - start)
+    train_loss, train_acc = _check_finite(metrics, epoch, opt)
+    return dict(train_loss=train_loss, train_acc=train_acc, lr=lr, seconds=time.perf_counter() - start)
+
+
+def _check_finite(metrics, epoch, opt):
+    """(mean loss, accuracy) so far; TrainingDiverged naming the first step whose loss was NaN or infinite."""
+    train_loss, train_acc, bad_step = metrics.read()
+    if bad_step is not None:
+        raise TrainingDiverged(f"train: the loss became NaN or infinite at epoch {epoch}, step {bad_step} "
+                               f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
+                               "warm-up (warmup_epochs)")
+    return train_loss, train_acc

@@ -4,7 +4,9 @@ import math
 import numpy as np
 import pytest
 
+import minidl
 from minidl import nn
+from minidl.nn.utils import clip_grad_norm_
 
 
 def _params_with_grads(*grads):
@@ -52,3 +54,20 @@ def test_clip_grad_value():
     params = _params_with_grads([-5.0, 0.5, 2.0])
     nn.utils.clip_grad_value_(params, 1.0)
     np.testing.assert_array_equal(params[0].grad, [-1.0, 0.5, 1.0])
+
+
+def test_clipping_scales_each_gradient_once_when_an_op_handed_one_array_to_two_leaves():
+    # Add's backward gives its one gradient array to both inputs: each .grad must still be its own array,
+    # or clipping scales it twice (and on a GPU a broadcast gradient would be written many times over).
+    a = minidl.tensor(np.ones(3), requires_grad=True)
+    b = minidl.tensor(np.ones(3), requires_grad=True)
+    ((a + b) * minidl.tensor(np.array([3.0, 0.0, 4.0]))).sum().backward()
+    assert a.grad is not b.grad
+    clip_grad_norm_([a, b], 1.0)
+    expected = np.array([3.0, 0.0, 4.0]) / np.sqrt(50)
+    assert np.allclose(a.grad, expected) and np.allclose(b.grad, expected)
+    c = minidl.tensor(np.ones((2, 3)), requires_grad=True)
+    c.sum().backward()  # the gradient of a sum is a broadcast of ones: stored as an array of its own
+    assert 0 not in c.grad.strides
+    c.grad *= 2.0
+    assert np.array_equal(c.grad, np.full((2, 3), 2.0))

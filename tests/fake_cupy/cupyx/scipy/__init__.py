@@ -1,0 +1,2 @@
+"""The stand-in's `cupyx.scipy` (special only)."""
+from . import special  # noqa: F401
