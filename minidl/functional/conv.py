@@ -3,11 +3,15 @@
 3x3 stride-1 convs (most of every ResNet) go to Winograd F(4x4, 3x3), which needs 4x fewer
 multiplications and runs on all cores (_conv_winograd.py); everything else goes to im2col + GEMM
 (_conv_im2col.py). Both compute in NHWC and return NCHW-shaped views of NHWC memory (_conv_layout.py).
+On the GPU every conv is im2col (a CUDA kernel) + one cuBLAS GEMM (_conv_gpu.py).
 """
 import numbers
 
+import numpy as np
+
+from .. import backend
 from ..autograd.function import Function
-from . import _conv_im2col, _conv_winograd
+from . import _conv_gpu, _conv_im2col, _conv_winograd
 from ._conv_layout import to_nchw, to_nhwc
 from ._util import pair, raw, require_float, require_ndim
 
@@ -17,7 +21,10 @@ OP = "conv2d"
 class Conv2d(Function):
     def forward(self, x, weight, bias, stride, pads, dilation, groups):
         need_w = self.needs_input_grad[1]  # only the weight gradient needs forward's tiles / columns
-        if _conv_winograd.applicable(weight.shape, stride, dilation, groups, x.dtype):
+        if backend.get_array_module(x) is not np:  # GPU: kernels + cuBLAS, no Winograd
+            self.path = _conv_gpu
+            y, saved = _conv_gpu.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
+        elif _conv_winograd.applicable(weight.shape, stride, dilation, groups, x.dtype):
             self.path = _conv_winograd
             y, saved = _conv_winograd.forward(to_nhwc(x), weight, pads, keep_tiles=need_w)
         else:
