@@ -33,19 +33,20 @@ def training_step(model, opt, loss_function, x, y):
     return step
 
 
+def random_batch(batch):
+    """The same float32 images and int64 labels for both libraries."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((batch, 3, 32, 32)).astype(np.float32), rng.integers(0, 10, batch)
+
+
 def minidl_step(name, batch, device):
     import minidl
     from minidl import functional as F
     minidl.manual_seed(0)
     model = minidl.models.create(name).to(device)
     opt = minidl.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    rng = np.random.default_rng(0)
-    x = minidl.Tensor(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)).to(device)
-    y = minidl.Tensor(rng.integers(0, 10, batch)).to(device)
-
-    def sync():
-        if device == "cuda":
-            minidl.backend.cp.cuda.Device().synchronize()
+    x, y = (minidl.Tensor(a).to(device) for a in random_batch(batch))
+    sync = minidl.backend.cp.cuda.Device().synchronize if device == "cuda" else lambda: None
     return training_step(model, opt, F.cross_entropy, x, y), sync
 
 
@@ -57,13 +58,8 @@ def torch_step(torch, name, batch, device):
     torch.backends.cuda.matmul.allow_tf32 = False
     model = torch_models.create(name).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)).to(device)
-    y = torch.from_numpy(rng.integers(0, 10, batch)).to(device)
-
-    def sync():
-        if device == "cuda":
-            torch.cuda.synchronize()
+    x, y = (torch.from_numpy(a).to(device) for a in random_batch(batch))
+    sync = torch.cuda.synchronize if device == "cuda" else lambda: None
     return training_step(model, opt, torch.nn.functional.cross_entropy, x, y), sync
 
 
@@ -101,6 +97,8 @@ def count_per_step(torch, step, sync, steps=3):
             copies += "dtoh" in event.name.lower().replace(" ", "")
         elif "memset" not in event.name.lower():
             kernels += 1
+    if kernels == 0:  # the trace saw no kernel at all: CUPTI did not see this library's launches
+        return None
     return kernels / steps, copies / steps
 
 
