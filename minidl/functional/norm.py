@@ -154,6 +154,10 @@ def update_running_stats(running_mean, running_var, stats, momentum, count):
     """Move the running buffers (arrays or None) toward the batch mean and the *unbiased* variance."""
     if momentum is None:
         return
+    if running_mean is not None and running_var is not None and backend.get_array_module(running_mean) is not np \
+            and running_mean.dtype == running_var.dtype == stats["mean"].dtype:  # GPU: one kernel, not 8 ops
+        batch_norm_kernels.update_running_stats(running_mean, running_var, stats, momentum, count)
+        return
     if running_mean is not None:
         running_mean *= 1 - momentum
         running_mean += momentum * stats["mean"].astype(running_mean.dtype, copy=False)

@@ -99,3 +99,14 @@ extern "C" __global__ void batch_norm_backward(const real* g, const real* x, con
     real slope = -(inv_std[c] * inv_std[c]) * g_centred[c] / count;
     g_x[i] = ((x[i] - mean[c]) * slope + g[i] - g_bias[c] / count) * scale[c];
 }
+
+// The running buffers move toward the batch: running = (1 - momentum) * running + momentum * batch statistic,
+// with the unbiased variance (momentum * count / (count - 1) * var). One thread per channel.
+extern "C" __global__ void update_running_stats(real* running_mean, real* running_var, const real* mean,
+                                                const real* var, int channels, real keep, real momentum,
+                                                real unbiased_momentum) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= channels) return;
+    running_mean[c] = running_mean[c] * keep + momentum * mean[c];
+    running_var[c] = running_var[c] * keep + unbiased_momentum * var[c];
+}

@@ -44,6 +44,14 @@ def backward(view, grad, x, mean, inv_std, scale, need_x):
     return g_x, g_weight, g_bias
 
 
+def update_running_stats(running_mean, running_var, stats, momentum, count):
+    """The NumPy twin's update of both running buffers (same dtype as the statistics) in one launch."""
+    real = running_mean.dtype.type
+    launch(function("batch_norm", "update_running_stats", running_mean), running_mean.size,
+           (running_mean, running_var, stats["mean"], stats["var"], *int32(running_mean.size), real(1 - momentum),
+            real(momentum), real(momentum * count / (count - 1))))
+
+
 def _or_filled(xp, vector, size, value, dtype):
     """vector, or a (size,) array of `value` standing in for a missing affine parameter."""
     if vector is not None:

@@ -9,8 +9,8 @@ import minidl
 from minidl import functional as F
 from minidl.functional import _conv_gpu, _conv_im2col
 from minidl.functional._channels import ChannelView
-from minidl.functional.norm import batch_norm_backward, batch_statistics
-from minidl.kernels import batch_norm, elementwise, pool
+from minidl.functional.norm import batch_norm_backward, batch_statistics, update_running_stats
+from minidl.kernels import batch_norm, elementwise, pool, sgd
 from minidl.kernels.im2col import col2im, im2col
 
 DTYPES = [np.float64, np.float32]
@@ -160,3 +160,34 @@ def test_elementwise_chains_match_numpy(target, rng, dtype, channels_last):
         for result, reference in zip(results, expected):
             np.testing.assert_allclose(target.get(result), reference, **target.tolerance(dtype))
             assert result.strides == reference.strides  # on the device: .get() may reorder
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_update_running_stats_matches_numpy(target, rng, dtype):
+    running = [rng.standard_normal(5).astype(dtype), rng.random(5).astype(dtype) + 0.5]
+    stats = {"mean": rng.standard_normal(5).astype(dtype), "var": rng.random(5).astype(dtype)}
+    expected = [r.copy() for r in running]
+    update_running_stats(*expected, stats, 0.1, 37)
+    got = [target.put(r) for r in running]
+    batch_norm.update_running_stats(*got, {k: target.put(v) for k, v in stats.items()}, 0.1, 37)
+    for result, reference in zip(got, expected):
+        np.testing.assert_allclose(target.get(result), reference, **target.tolerance(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", [dict(momentum=0.9, weight_decay=5e-4), dict(momentum=0.9, nesterov=True),
+                                     dict(momentum=0.5, dampening=0.3, weight_decay=0.1)])
+def test_sgd_step_matches_numpy(target, rng, options, dtype):
+    """Three steps (the first one starts the momentum buffer) of the kernel against SGD.step on the CPU."""
+    data = rng.standard_normal((4, 3, 2)).astype(dtype)
+    grads = [rng.standard_normal(data.shape).astype(dtype) for _ in range(3)]
+    param = minidl.nn.Parameter(data.copy())
+    opt = minidl.optim.SGD([param], lr=0.1, **options)
+    p, buf = target.put(data.copy()), None
+    for grad in grads:
+        param.grad = grad
+        opt.step()
+        buf = sgd.sgd_momentum_step(p, target.put(grad), buf, 0.1, options["momentum"], options.get("dampening", 0),
+                                    options.get("weight_decay", 0), options.get("nesterov", False))
+        np.testing.assert_allclose(target.get(p), param.data, **target.tolerance(dtype))
+    np.testing.assert_allclose(target.get(buf), opt.state[param]["momentum_buffer"], **target.tolerance(dtype))

@@ -14,12 +14,12 @@ SOURCES = sorted(Path(minidl.kernels.__file__).parent.glob("*.cu"))
 # Kernels the emulation tests check against the NumPy path (test_kernels.py); a new kernel must join them.
 TESTED = {"im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward", "batch_statistics", "batch_norm_forward",
           "batch_norm_backward_sums", "batch_norm_backward", "bias_relu", "add_relu", "relu_backward",
-          "highway_combine", "highway_combine_backward"}
+          "highway_combine", "highway_combine_backward", "update_running_stats", "sgd_momentum_step"}
 
 
 def test_sources_exist_and_every_kernel_is_tested():
     names = {name for source in SOURCES for name, _ in KERNEL.findall(source.read_text())}
-    assert len(SOURCES) == 4
+    assert len(SOURCES) == 5
     assert names == TESTED
 
 
