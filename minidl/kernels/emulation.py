@@ -80,7 +80,8 @@ class EmulatedModule:
         macros = dict(_macro(o) for o in options if o.startswith("-D"))
         self.kernels = {name: [Parameter(p, macros) for p in params.split(",") if p.strip()]
                         for name, params in KERNEL.findall(code)}
-        self.library = ctypes.CDLL(str(_build(code, options, self.kernels)))
+        # PyDLL keeps the GIL during a launch: the emulated thread indices are globals of the library.
+        self.library = ctypes.PyDLL(str(_build(code, options, self.kernels)))
 
     def get_function(self, name):
         if name not in self.kernels:
@@ -119,7 +120,8 @@ def _build(code, options, kernels):
     if gxx is None:
         raise RuntimeError("cuda emulation needs a C++ compiler: g++ (or $CXX) was not found on PATH")
     source = _launchers(code, kernels)
-    flags = ["-std=c++17", "-O1", "-shared", "-fPIC", "-include", str(HEADER)]
+    # -ffp-contract=off: every operation rounded on its own, as in NumPy (no fused multiply-adds)
+    flags = ["-std=c++17", "-O1", "-ffp-contract=off", "-shared", "-fPIC", "-include", str(HEADER)]
     flags += [o for o in options if o.startswith("-D")]
     key = hashlib.sha256("\0".join([source, HEADER.read_text(), *flags]).encode()).hexdigest()[:24]
     folder = Path(os.environ.get("MINIDL_EMULATION_CACHE", Path(tempfile.gettempdir()) / "minidl-emulation"))
