@@ -67,8 +67,9 @@ inline void run_thread() {  // entry point of one coroutine thread
     block.finished[block.current] = true;
 }  // returning resumes uc_link, the scheduler
 
-// Run one block's threads as coroutines, round after round, each round up to the next barrier.
-inline void run_block_cooperatively(const std::function<void()> &body) {
+// Run one block's threads as coroutines, round after round, each round up to the next barrier. False when
+// some threads returned while others wait at a barrier (undefined behaviour on a GPU).
+inline bool run_block_cooperatively(const std::function<void()> &body) {
     unsigned count = blockDim.x * blockDim.y * blockDim.z;
     block.threads.assign(count, ucontext_t());
     block.stacks.resize(count, std::vector<char>(STACK_BYTES));
@@ -90,12 +91,13 @@ inline void run_block_cooperatively(const std::function<void()> &body) {
             swapcontext(&block.scheduler, &block.threads[t]);
             done += block.finished[t];
         }
-        if (done == count) return;
-        if (done != 0) fail("some threads of a block returned while others wait at __syncthreads()");
+        if (done == count) return true;
+        if (done != 0) return false;
     }
 }
 
-inline void launch(dim3 grid, dim3 threads, const std::function<void()> &body, bool cooperative) {
+// Run the kernel `body` over the grid; false if a block failed at a barrier (see above).
+inline bool launch(dim3 grid, dim3 threads, const std::function<void()> &body, bool cooperative) {
     gridDim = grid;
     blockDim = threads;
     block.cooperative = cooperative;
@@ -103,7 +105,7 @@ inline void launch(dim3 grid, dim3 threads, const std::function<void()> &body, b
     for (unsigned b = 0; b < blocks; ++b) {
         blockIdx = index_of(b, grid);
         if (cooperative) {
-            run_block_cooperatively(body);
+            if (!run_block_cooperatively(body)) return false;
             continue;
         }
         for (unsigned t = 0; t < per_block; ++t) {
@@ -111,6 +113,7 @@ inline void launch(dim3 grid, dim3 threads, const std::function<void()> &body, b
             body();
         }
     }
+    return true;
 }
 
 }  // namespace emulation

@@ -4,6 +4,7 @@
 callable `f(grid, block, args)` that takes NumPy arrays where CuPy takes device arrays. cuda_emulation.h
 supplies threadIdx, blockIdx, ... and runs one iteration per thread (coroutines where a kernel has
 barriers). Each kernel gets a small generated C++ launcher, so a whole launch is one ctypes call.
+Parameters are read from the kernel's declaration, and every argument is checked against its type.
 Used by the tests (the kernels checked against the NumPy path without a GPU) and by the stand-in CuPy.
 """
 import ctypes
@@ -57,7 +58,9 @@ class Kernel:
         values = [ctypes.c_uint(v) for v in _dim3(grid) + _dim3(block)]
         for parameter, arg in zip(self.parameters, args):
             values.append(self._convert(parameter, arg))
-        self.launcher(*values)
+        if self.launcher(*values) != 0:
+            raise RuntimeError(f"{self.name}: some threads of a block returned while others waited at "
+                               "__syncthreads(); on a GPU that is undefined behaviour")
 
     def _convert(self, parameter, arg):
         described = f"{self.name}: parameter '{parameter.name}'"
@@ -107,10 +110,10 @@ def _launchers(code, kernels):
     for name, parameters in kernels.items():
         signature = ", ".join(p.declaration for p in parameters)
         names = ", ".join(p.name for p in parameters)
-        parts.append(f'extern "C" void emulate_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
+        parts.append(f'extern "C" int emulate_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '
                      f'unsigned by, unsigned bz, {signature}) {{\n'
-                     f'    emulation::launch(dim3{{gx, gy, gz}}, dim3{{bx, by, bz}}, [&] {{ {name}({names}); }}, '
-                     f'{cooperative});\n}}')
+                     f'    return emulation::launch(dim3{{gx, gy, gz}}, dim3{{bx, by, bz}}, [&] {{ {name}({names}); }}, '
+                     f'{cooperative}) ? 0 : 1;\n}}')
     return "\n".join(parts)
 
 
