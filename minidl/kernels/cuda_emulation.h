@@ -28,11 +28,7 @@ static dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define __restrict__
 #define __shared__ static  // one instance; blocks run one after another, so each block sees its own
 
-using std::exp;
-using std::fabs;
-using std::fmax;
-using std::isnan;
-using std::sqrt;
+using std::sqrt;  // the float and double overloads, as CUDA's device sqrt
 
 namespace emulation {
 

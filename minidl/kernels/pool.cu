@@ -38,8 +38,9 @@ extern "C" __global__ void max_pool2d_forward(const real* x, int xn, int xc, int
             int y = i * sh + u - ph, x_ = j * sw + v - pw;
             real value = (y >= 0 && y < height && x_ >= 0 && x_ < width)
                              ? x[b * xn + c * xc + y * xh + x_ * xw] : lowest;
-            // As the NumPy twin: a strictly larger value wins (the first maximum stays on ties), a NaN always wins.
-            if ((u == 0 && v == 0) || value > best || isnan(value)) {
+            // As the NumPy twin: a strictly larger value wins (the first maximum stays on ties), a NaN always wins
+            // (value != value is the NaN test: NaN alone is unequal to itself).
+            if ((u == 0 && v == 0) || value > best || value != value) {
                 best = value;
                 winner = u * kw + v;
             }

@@ -1,4 +1,6 @@
 """Launch pool.cu: max_pool2d forward (with the winning tap of each window) and backward."""
+import numpy as np
+
 from .. import backend
 from . import element_strides, function, int32, launch
 
@@ -18,7 +20,7 @@ def max_pool2d_forward(x, kernel, stride, padding, out, channels_last):
     xp = backend.get_array_module(x)
     shape = x.shape[:2] + tuple(out)
     best = _in_layout(xp, shape, x.dtype, channels_last)
-    index = _in_layout(xp, shape, xp.int32, channels_last)
+    index = _in_layout(xp, shape, np.int32, channels_last)
     int32(x.size)
     args = (x, *int32(*element_strides(x), *_sizes(x.shape, out, kernel, stride, padding, channels_last)),
             x.dtype.type(-float("inf")), best, index)
