@@ -7,6 +7,7 @@ from .arith import (abs, add, astype, clamp, div, exp, log, matmul, maximum, min
                     to_device, where)
 from .conv import conv2d
 from .dropout import dropout
+from .fused import add_relu, highway_combine
 from .index import index
 from .linear import linear
 from .loss import cross_entropy, mse_loss, nll_loss
@@ -21,5 +22,5 @@ __all__ = [
     "sub", "to_device", "where", "conv2d", "dropout", "index", "linear", "cross_entropy", "mse_loss", "nll_loss",
     "batch_norm", "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d", "amax", "amin", "argmax", "argmin", "max",
     "mean", "min", "sum", "var", "cat", "chunk", "expand", "flatten", "pad", "permute", "reshape", "split", "squeeze",
-    "stack", "transpose", "unsqueeze", "view",
+    "stack", "transpose", "unsqueeze", "view", "add_relu", "highway_combine",
 ]

@@ -3,12 +3,16 @@
 3x3 stride-1 convs (most of every ResNet) go to Winograd F(4x4, 3x3), which needs 4x fewer
 multiplications and runs on all cores (_conv_winograd.py); everything else goes to im2col + GEMM
 (_conv_im2col.py). Both compute in NHWC and return NCHW-shaped views of NHWC memory (_conv_layout.py).
-Inside `minidl.reference_ops()` every conv runs the plain version instead (reference/conv.py).
+On the GPU every conv is im2col (a CUDA kernel) + one cuBLAS GEMM (_conv_gpu.py). Inside
+`minidl.reference_ops()` every conv runs the plain version instead (reference/conv.py).
 """
 import numbers
 
+import numpy as np
+
+from .. import backend
 from ..autograd.function import Function
-from . import _conv_im2col, _conv_winograd, reference
+from . import _conv_gpu, _conv_im2col, _conv_winograd, reference
 from ._conv_layout import to_nchw, to_nhwc
 from ._util import pair, raw, require_float, require_ndim
 from .reference.conv import ReferenceConv2d
@@ -26,7 +30,9 @@ class Conv2dFunction(Function):
 
     def forward(self, x, weight, bias, stride, pads, dilation, groups):
         need_w = self.needs_input_grad[1]  # only the weight gradient needs forward's tiles / columns
-        if self.path is _conv_winograd:
+        if self.path is _conv_gpu:
+            y, saved = _conv_gpu.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
+        elif self.path is _conv_winograd:
             y, saved = _conv_winograd.forward(to_nhwc(x), weight, pads, keep_tiles=need_w)
         else:
             y, saved = _conv_im2col.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
@@ -52,6 +58,10 @@ class WinogradConv2d(Conv2dFunction):
 
 class Im2colConv2d(Conv2dFunction):
     path = _conv_im2col
+
+
+class GpuConv2d(Conv2dFunction):
+    path = _conv_gpu
 
 
 def _positive_pair(name, value):
@@ -120,6 +130,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if reach[0] > size[0] or reach[1] > size[1]:
         raise ValueError(f"{OP}: kernel {kernel} with dilation {dilation} spans {reach}, larger than the padded "
                          f"input {size} (input {tuple(x.shape)}, padding {padding!r}); the output would be empty")
-    fast = WinogradConv2d if _conv_winograd.applicable(w.shape, stride, dilation, groups, x.dtype) else Im2colConv2d
+    if backend.get_array_module(x) is not np:  # GPU: kernels + cuBLAS, no Winograd
+        fast = GpuConv2d
+    elif _conv_winograd.applicable(w.shape, stride, dilation, groups, x.dtype):
+        fast = WinogradConv2d
+    else:
+        fast = Im2colConv2d
     function = ReferenceConv2d if reference.active() else fast
     return function.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups))

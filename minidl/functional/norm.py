@@ -5,8 +5,11 @@ the batch mean and the *unbiased* variance by `momentum`. Evaluation: normalise 
 In a data-parallel step each thread holds a chunk of the batch: the per-channel sums go through
 `replicas.all_sum`, so every chunk is normalised with the statistics of the whole batch (minidl/parallel).
 """
+import numpy as np
+
 from .. import backend
 from ..autograd.function import Function
+from ..kernels import batch_norm as batch_norm_kernels
 from ..parallel.replicas import all_sum, is_leader
 from . import reference
 from ._channels import ChannelView
@@ -53,28 +56,37 @@ class BatchNorm(Function):
 
     def forward(self, x, weight, bias, eps, stats):
         view = ChannelView(x)
-        stats["mean"], stats["var"], inv_std, scale, centred, stats["count"] = batch_statistics(
-            view, view.matrix(x), weight, eps)
-        # out = (x - mean) * inv_std * w + b, with inv_std * w folded into one per-channel scale, written
-        # into `centred`: backward recomputes x - mean from x, which the graph keeps alive anyway (it is the
-        # previous op's output), so saving x costs no memory where saving `centred` would cost a full array.
-        out = centred
-        out *= view.expand(scale)
-        if bias is not None:
-            out += view.expand(bias)
+        if view.xp is not np:  # GPU: 2 kernels (minidl/kernels/batch_norm.cu) instead of about 12 array ops
+            out, stats["mean"], stats["var"], inv_std, scale = batch_norm_kernels.forward(view, x, weight, bias, eps)
+            stats["count"] = x.size // x.shape[1]
+        else:
+            stats["mean"], stats["var"], inv_std, scale, centred, stats["count"] = batch_statistics(
+                view, view.matrix(x), weight, eps)
+            # out = (x - mean) * inv_std * w + b, with inv_std * w folded into one per-channel scale, written
+            # into `centred`: backward recomputes x - mean from x, which the graph keeps alive anyway (it is the
+            # previous op's output), so saving x costs no memory where saving `centred` would cost a full array.
+            out = centred
+            out *= view.expand(scale)
+            if bias is not None:
+                out += view.expand(bias)
+            out = view.array(out)
         self.view, self.has_weight, self.has_bias = view, weight is not None, bias is not None
         self.save_for_backward(x, stats["mean"], inv_std, scale)
-        return view.array(out)
+        return out
 
     def backward(self, grad):
         x, mean, inv_std, scale = self.saved
         view = self.view
-        g = view.matrix(grad)  # one copy if grad arrives in another memory layout than x had
-        centred = view.matrix(x) - view.expand(mean)
-        g_x, g_weight, g_bias = batch_norm_backward(view, g, centred, inv_std, scale, self.needs_input_grad[0],
-                                                    out=centred)
-        return (self.view.array(g_x) if g_x is not None else None, g_weight if self.has_weight else None,
-                g_bias if self.has_bias else None, None, None)
+        if view.xp is not np:  # GPU: 2 kernels instead of about 15 array ops
+            g_x, g_weight, g_bias = batch_norm_kernels.backward(view, grad, x, mean, inv_std, scale,
+                                                                self.needs_input_grad[0])
+        else:
+            g = view.matrix(grad)  # one copy if grad arrives in another memory layout than x had
+            centred = view.matrix(x) - view.expand(mean)
+            g_x, g_weight, g_bias = batch_norm_backward(view, g, centred, inv_std, scale, self.needs_input_grad[0],
+                                                        out=centred)
+            g_x = view.array(g_x) if g_x is not None else None
+        return (g_x, g_weight if self.has_weight else None, g_bias if self.has_bias else None, None, None)
 
 
 class BatchNormEval(Function):
@@ -158,6 +170,10 @@ def update_running_stats(running_mean, running_var, stats, momentum):
     if momentum is None or not is_leader():
         return
     count = stats["count"]
+    if running_mean is not None and running_var is not None and backend.get_array_module(running_mean) is not np \
+            and running_mean.dtype == running_var.dtype == stats["mean"].dtype:  # GPU: one kernel, not 8 ops
+        batch_norm_kernels.update_running_stats(running_mean, running_var, stats, momentum, count)
+        return
     if running_mean is not None:
         running_mean *= 1 - momentum
         running_mean += momentum * stats["mean"].astype(running_mean.dtype, copy=False)

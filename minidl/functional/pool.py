@@ -4,8 +4,11 @@ No loop over images or pixels: the values that every window reads at kernel offs
 strided slice of the (padded) input, so a loop over the kh*kw offsets of whole-array ops pools all
 windows at once, forward and backward. Works on any strides (e.g. channels-last views from conv2d).
 """
+import numpy as np
+
 from .. import backend
 from ..autograd.function import Function
+from ..kernels import pool as pool_kernels
 from . import reference
 from ._channels import is_channels_last
 from ._util import pair, raw, require_float, require_ndim
@@ -76,8 +79,12 @@ def _crop(padded, padding, shape):
 class MaxPool2dFunction(Function):
     def forward(self, x, kernel, stride, padding, out):
         xp = backend.get_array_module(x)
-        xpad = _padded(x, padding, -xp.inf)
         self.geometry = (x.shape, kernel, stride, padding, out, is_channels_last(x))
+        if xp is not np:  # GPU: one kernel (minidl/kernels/pool.cu) instead of about 5 per tap
+            best, index = pool_kernels.max_pool2d_forward(x, kernel, stride, padding, out, is_channels_last(x))
+            self.save_for_backward(index)
+            return best
+        xpad = _padded(x, padding, -xp.inf)
         best = index = None
         for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
             values = xpad[:, :, rows, cols]
@@ -98,6 +105,9 @@ class MaxPool2dFunction(Function):
         (index,) = self.saved
         shape, kernel, stride, padding, out, _ = self.geometry
         xp = backend.get_array_module(grad)
+        if xp is not np:
+            grad_x = pool_kernels.max_pool2d_backward(grad, index, shape, kernel, stride, padding, self.geometry[5])
+            return grad_x, None, None, None, None
         gpad = _grad_buffer(xp, self.geometry, grad.dtype)
         for k, (rows, cols) in enumerate(_offsets(kernel, stride, out)):
             target = gpad[:, :, rows, cols]

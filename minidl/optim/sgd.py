@@ -6,6 +6,10 @@ The update is exactly torch.optim.SGD's, for each parameter p with gradient g:
     g = g + momentum * buf  (Nesterov)  or  g = buf  (classical momentum)
     p = p - lr * g
 """
+import numpy as np
+
+from .. import backend
+from ..kernels import sgd as sgd_kernels
 from .optimizer import Optimizer
 
 
@@ -30,11 +34,16 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
+                state = self.state.setdefault(p, {}) if momentum != 0 else None
+                if state is not None and backend.get_array_module(p.data) is not np and \
+                        sgd_kernels.fusable(p.data, p.grad, state.get("momentum_buffer")):  # GPU: 1 kernel, not 6-7
+                    state["momentum_buffer"] = sgd_kernels.sgd_momentum_step(
+                        p.data, p.grad, state.get("momentum_buffer"), lr, momentum, dampening, weight_decay, nesterov)
+                    continue
                 d_p = p.grad
                 if weight_decay != 0:
                     d_p = d_p + weight_decay * p.data
                 if momentum != 0:
-                    state = self.state.setdefault(p, {})
                     buf = state.get("momentum_buffer")
                     if buf is None:
                         buf = state["momentum_buffer"] = d_p.copy()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU check of minidl, one script, under 8 minutes on an H100/H200 (each part has its own time limit):
+#   1. the GPU tests (pytest -m gpu: every kernel and the ops that use them, against the CPU);
+#   2. one epoch of resnet20 on the bundled CIFAR-10 subset with --device cuda;
+#   3. the training-step benchmark against PyTorch + cuDNN, same GPU, same run (benchmarks/gpu_step.py).
+# Needs CuPy, numpy, pytest, tqdm (PyTorch for part 3); runs from the checkout (no install, PYTHONPATH=.).
+# Results go to $OUT (default ./gpu_check_out): 7 files, no sub-folders. Exit status 1 if any part failed.
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/gpu_check_out}
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}
+status=0
+
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  "$PY" -c "import sys, numpy, cupy; print(sys.version.split()[0], 'numpy', numpy.__version__, 'cupy', cupy.__version__)"
+  "$PY" -c "import torch; print('torch', torch.__version__, 'cudnn', torch.backends.cudnn.version())"
+  git log -1 --oneline; } > "$OUT/machine.txt" 2>&1
+
+echo "== 1/3 GPU tests"
+timeout 200 "$PY" -m pytest -q -m gpu -rs -p no:cacheprovider tests 2>&1 | tee "$OUT/pytest_gpu.txt" || status=1
+
+echo "== 2/3 one epoch of resnet20 on the bundled subset, --device cuda"
+timeout 120 "$PY" -m minidl train resnet20 --epochs 1 --device cuda --no-progress \
+    --history "$OUT/resnet20_epoch.json" 2>&1 | tee "$OUT/train_epoch.txt" || status=1
+
+echo "== 3/3 training step against PyTorch + cuDNN"
+timeout 120 "$PY" benchmarks/gpu_step.py --models resnet20 --out "$OUT" 2>&1 | tee "$OUT/gpu_step.txt" || status=1
+
+echo "gpu_check: status $status, results in $OUT"
+exit $status
