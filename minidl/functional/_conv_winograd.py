@@ -85,10 +85,7 @@ def applicable(weight_shape, stride, dilation, groups, dtype):
 # the calling thread (OpenBLAS splits a GEMM over its own threads only above ~500k multiply-adds, and
 # that hand-off costs milliseconds per call when other processes keep the cores busy), so the only
 # threads are ours, one per core. On the GPU the whole batch is one chunk.
-# 1 MiB rather than the 512 KiB L2 of the machine it was tuned on: in whole resnet20 training steps
-# (data-parallel, OpenBLAS on one thread) 1 MiB took 0.88 s against 0.93 s on one thread and 0.56 s
-# against 0.69 s on two (medians of 4-5 alternating rounds; 768 KiB in between, 2 and 4 MiB slower).
-CHUNK_BYTES = 2 ** 20
+CHUNK_BYTES = 2 ** 19
 MIN_CHUNK_TILES = 64  # but keep enough tiles (GEMM rows) per chunk for efficient GEMMs
 
 
