@@ -43,8 +43,9 @@ def train_step(model, x, y, loss_fn, threads=None):
     """Forward and backward of loss_fn(model(x), y) over the whole batch, on `threads` threads (default: all cores).
 
     loss_fn must return the *mean* loss of the samples it is given (as F.cross_entropy does). Parameter
-    gradients are added to `.grad` as one backward of the batch mean would. Returns (loss, logits) as raw
-    arrays: the batch's mean loss (0-d) and the model's outputs for the whole batch.
+    gradients are added to `.grad` as one backward of the batch mean would (a hook on a parameter sees each
+    thread's share). Returns (loss, logits) as raw arrays: the batch's mean loss (0-d) and the model's outputs
+    for the whole batch.
     """
     x, y = _raw(x), _raw(y)
     bounds = chunk_bounds(len(x), threads, backend.device_of(x))
