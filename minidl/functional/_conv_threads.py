@@ -5,25 +5,16 @@ chunks keep two cores busy, also for the copy-heavy parts that the BLAS library 
 Each thread gets its own scratch buffers (_conv_scratch is thread-local). MINIDL_NUM_THREADS=1 turns it off.
 Inside a data-parallel step (minidl/parallel) every core already runs a replica, so the chunks run in order.
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 from .._blas import blas_threads
 from ..parallel import replicas
-from ..parallel.threads import thread_count
-
-_pool, _pool_pid = None, None
+from ..parallel.threads import pool, thread_count
 
 
 def run_parallel(work, pieces):
     """[work(piece) for piece in pieces], spread over the cores (in order; the first error is raised)."""
-    global _pool, _pool_pid
     pieces = list(pieces)
     threads = 1 if replicas.current() is not None else min(thread_count(), len(pieces))
     if threads <= 1:
         return [work(piece) for piece in pieces]
-    # A forked child inherits the pool object but not its threads: it must start its own pool.
-    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < threads:
-        _pool, _pool_pid = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="minidl-conv"), os.getpid()
     with blas_threads(1):  # our threads already fill the cores (see minidl/_blas.py)
-        return list(_pool.map(work, pieces))
+        return list(pool("conv", threads).map(work, pieces))

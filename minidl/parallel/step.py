@@ -10,9 +10,7 @@ Python that dispatches the ops, which is why whole passes per thread scale bette
 up to the order of floating-point sums: batch norm uses the whole batch's statistics, the loss and the
 gradients are those of the batch mean, and BN's running averages are updated once.
 """
-import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from .. import backend
 from .._blas import blas_threads
@@ -20,11 +18,9 @@ from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..functional import reference
 from . import replicas
-from .threads import thread_count, using
+from .threads import pool, thread_count, using
 
 MIN_CHUNK = 8  # images per replica: below this the threads' overhead outweighs what they share
-
-_pool, _pool_pid = None, None
 
 
 def chunk_bounds(n, threads=None, device="cpu"):
@@ -99,7 +95,7 @@ def _run_replicas(work, bounds):
         finally:
             replicas.leave()
 
-    futures = [_thread_pool(len(bounds) - 1).submit(run, index) for index in range(1, len(bounds))]
+    futures = [pool("replica", len(bounds) - 1).submit(run, index) for index in range(1, len(bounds))]
     results, errors = [], []
     for attempt in [lambda: run(0)] + [future.result for future in futures]:
         try:
@@ -109,14 +105,6 @@ def _run_replicas(work, bounds):
     if errors:  # the replica that failed first explains it; the others only saw the broken barrier
         raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), errors[0])
     return results, [member.leaf_grads for member in members]
-
-
-def _thread_pool(workers):
-    """The pool the replicas other than the first run in (started on first use, again after a fork)."""
-    global _pool, _pool_pid
-    if _pool is None or _pool_pid != os.getpid() or _pool._max_workers < workers:
-        _pool, _pool_pid = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minidl-replica"), os.getpid()
-    return _pool
 
 
 def _raw(value):

@@ -8,9 +8,11 @@ A caller that asked for a number of threads (`train_step(..., threads=n)`) sets 
 import contextlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 VARIABLES = ("MINIDL_NUM_THREADS", "OMP_NUM_THREADS")
 _local = threading.local()
+_pools = {}  # name -> (pool, pid of the process that started it)
 
 
 def thread_count():
@@ -34,3 +36,15 @@ def using(count):
         yield
     finally:
         _local.count = previous
+
+
+def pool(name, workers):
+    """This process's thread pool called `name`, with at least `workers` threads (started on first use).
+
+    A forked child inherits the pool object but not its threads, so a pool started by another pid is replaced.
+    """
+    current, pid = _pools.get(name, (None, None))
+    if current is None or pid != os.getpid() or current._max_workers < workers:
+        current = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"minidl-{name}")
+        _pools[name] = (current, os.getpid())
+    return current

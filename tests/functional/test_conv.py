@@ -139,11 +139,13 @@ def test_run_parallel_keeps_order_raises_and_honours_one_thread(monkeypatch):
 
 def test_run_parallel_starts_a_new_pool_after_fork(monkeypatch):
     """A forked child has the parent's pool object but none of its threads; a pid mismatch must replace it."""
+    from minidl.parallel import threads
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
     _conv_threads.run_parallel(abs, [-1, -2])
-    old = _conv_threads._pool
-    monkeypatch.setattr(_conv_threads, "_pool_pid", -1)  # what a child sees: the pool belongs to another pid
+    old = threads._pools["conv"][0]
+    threads._pools["conv"] = (old, -1)  # what a child sees: the pool belongs to another pid
     assert _conv_threads.run_parallel(abs, [-1, -2]) == [1, 2]
-    assert _conv_threads._pool is not old
+    assert threads._pools["conv"][0] is not old
 
 
 def test_winograd_is_used_for_3x3_stride_1_only():
