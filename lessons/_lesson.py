@@ -1,4 +1,5 @@
-"""What every chapter shares: its command line, where outputs go, a plain-text table, optional figures.
+"""What every chapter shares: its command line, where outputs go, a plain-text table, optional figures, and the
+verdicts it ends with (_verdicts.py) and the reference runs it draws on (_reference.py).
 
 Each chapter runs alone (`python lessons/ch03_depth_and_degradation.py --quick`); this file sits beside the chapters, so
 `import _lesson` finds it.
@@ -10,9 +11,11 @@ import time
 
 import numpy as np
 
+import _reference
+import _verdicts
 import minidl
 
-MODES = ("quick", "default", "full")
+MODES = ("quick", "default", "full", "reference")
 
 
 class Lesson:
@@ -23,23 +26,37 @@ class Lesson:
         size = parser.add_mutually_exclusive_group()
         size.add_argument("--quick", action="store_true", help="a CI-sized run (at most a minute on 2 CPU cores)")
         size.add_argument("--full", action="store_true", help="the paper-sized experiment (may take hours)")
+        size.add_argument("--reference", action="store_true",
+                          help="the long runs behind the chapter's verdicts, saved under lessons/reference/")
         parser.add_argument("--out", default=None, help=f"output folder (default lessons/out/ch{number:02d})")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
         args = parser.parse_args(argv)
         self.number, self.title = number, title
-        self.mode = "quick" if args.quick else "full" if args.full else "default"
+        self.mode = ("quick" if args.quick else "full" if args.full else "reference" if args.reference
+                     else "default")
         self.seed, self.device = args.seed, args.device
         here = os.path.dirname(os.path.abspath(__file__))
         self.out = args.out or os.path.join(here, "out", f"ch{number:02d}")
         os.makedirs(self.out, exist_ok=True)
         self.started = time.perf_counter()
+        self.verdicts = _verdicts.Verdicts()
         minidl.manual_seed(self.seed)
         print(f"Chapter {number}: {title}  [{self.mode} mode, seed {self.seed}, device {self.device}]\n")
 
     def pick(self, quick, default, full):
-        """The value for the current mode."""
-        return {"quick": quick, "default": default, "full": full}[self.mode]
+        """The value for the current mode (--reference runs use the default mode's value)."""
+        return {"quick": quick, "default": default, "full": full, "reference": default}[self.mode]
+
+    def reference(self, name):
+        """The committed reference run `name` (lessons/reference/<name>.json) as a dict, or None."""
+        return _reference.load(name)
+
+    def save_reference(self, name, results):
+        """Save a --reference run's results (plain JSON data) with the command, commit, date and machine."""
+        path = _reference.save(name, results, time.perf_counter() - self.started, self.device)
+        print(f"reference run saved: {path}")
+        return path
 
     def training_data(self, x_train, y_train, x_test, y_test, images, test):
         """A class-balanced subset of `images` training images and the first `test` test images (None: all of
@@ -95,6 +112,11 @@ class Lesson:
         print(text)
 
     def done(self):
+        """Print and save the chapter's verdicts (if it measured any), then the time it took."""
+        if self.verdicts.rows:
+            self.table(["claim", "measure", "value", "95% interval", "n", "verdict"], self.verdicts.lines(),
+                       title=f"Verdicts of chapter {self.number} ({self.mode} mode):")
+            print(f"verdicts: {self.verdicts.save(self.out)}")
         print(f"\nChapter {self.number} finished in {time.perf_counter() - self.started:.1f} s; outputs in {self.out}")
         sys.stdout.flush()
 

@@ -1,10 +1,12 @@
 """Analyses that explain training: gradient checks, gradient flow, Jacobian spectra, shattered gradients,
-lesions and path lengths, loss landscapes, DenseNet feature reuse and highway gate activity.
+lesions and path lengths, loss landscapes, DenseNet feature reuse and highway gate activity; and the 95%
+confidence intervals that turn a few seeds of any of them into a verdict.
 
 Each tool takes any Module plus a selector saying which sub-modules count as layers, blocks or gates, and
 returns plain data (dataclasses of NumPy arrays); `minidl.analysis.plots` draws them when matplotlib is
 installed.
 """
+from .confidence import Interval, mean_interval, paired_interval, proportion_interval, t_critical
 from .feature_reuse import FeatureReuse, feature_reuse
 from .gates import GateStats, gate_statistics, is_gate
 from .gradcheck import GradcheckError, check_gradients, gradcheck
@@ -26,4 +28,5 @@ __all__ = [
     "random_direction", "loss_slice_1d", "loss_surface_2d", "Slice1D", "Surface2D",
     "feature_reuse", "FeatureReuse",
     "gate_statistics", "is_gate", "GateStats",
+    "mean_interval", "paired_interval", "proportion_interval", "t_critical", "Interval",
 ]

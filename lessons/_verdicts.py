@@ -1,0 +1,67 @@
+"""A chapter's verdicts: each claim of the book with the number that tests it, its 95% interval over seeds,
+the budget it was measured at and what the interval says; saved as out/chNN/verdicts.json and printed as a table.
+
+The rule is fixed before the run: a claim predicts that its measure lies above (or below) a threshold. If the
+whole interval is on the predicted side the claim is "shown"; if the whole interval is on the other side it is
+"contradicted"; if the interval straddles the threshold (or one run leaves it unknown) it is "not shown at this
+budget". Nothing is tuned after the fact.
+"""
+import json
+import math
+import os
+
+SHOWN, NOT_SHOWN, CONTRADICTED = "shown", "not shown at this budget", "contradicted"
+
+
+class Verdicts:
+    """Collects a chapter's verdicts in the order it measures them."""
+
+    def __init__(self):
+        self.rows = []
+
+    def effect(self, claim, measure, interval, budget, *, above=0.0, below=None, reference=None):
+        """A statistical claim: `interval` (minidl.analysis.mean_interval / paired_interval / proportion_interval)
+        should lie above `above`, or, if `below` is given, below `below`."""
+        threshold, side = (above, 1) if below is None else (below, -1)
+        where = interval.excludes(threshold) * side
+        verdict = SHOWN if where > 0 else CONTRADICTED if where < 0 else NOT_SHOWN
+        return self._add(claim, measure, interval.value, interval.ci95, interval.n, budget, verdict, reference)
+
+    def exact(self, claim, measure, value, holds, budget, n=1, reference=None):
+        """A claim settled by a computation rather than by sampling (a gradient check, a fitted order): no
+        interval; shown if `holds`, contradicted otherwise."""
+        return self._add(claim, measure, value, None, n, budget, SHOWN if holds else CONTRADICTED, reference)
+
+    def _add(self, claim, measure, value, ci95, n, budget, verdict, reference):
+        row = {"claim": claim, "measure": measure, "value": _number(value),
+               "ci95": None if ci95 is None else [_number(v) for v in ci95], "n": int(n), "budget": budget,
+               "verdict": verdict, "reference": reference}
+        self.rows.append(row)
+        return row
+
+    def save(self, folder):
+        """Write verdicts.json into `folder` (atomically: a temporary name, then a rename)."""
+        path = os.path.join(folder, "verdicts.json")
+        temporary = os.path.join(folder, ".tmp-verdicts.json")
+        with open(temporary, "w", encoding="utf-8") as f:
+            json.dump(self.rows, f, indent=1)
+            f.write("\n")
+        os.replace(temporary, path)
+        return path
+
+    def lines(self):
+        """The verdicts as the rows of a plain-text table."""
+        return [[r["claim"], r["measure"], _shown(r["value"]),
+                 "-" if r["ci95"] is None else f"[{_shown(r['ci95'][0])}, {_shown(r['ci95'][1])}]",
+                 r["n"], r["verdict"]] for r in self.rows]
+
+
+def _number(value):
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"verdict: a measured value must be finite, got {value}")
+    return round(value, 6 - int(math.floor(math.log10(abs(value)))) if value else 0)
+
+
+def _shown(value):
+    return f"{value:.3g}"

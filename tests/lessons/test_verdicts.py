@@ -1,0 +1,57 @@
+"""A chapter's verdicts follow the rule fixed before the run, keep the schema of verdicts.json, are written
+atomically, and reference runs carry their provenance."""
+import json
+import os
+
+import pytest
+
+from minidl.analysis import mean_interval
+
+
+@pytest.fixture
+def helpers(monkeypatch):
+    lessons = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lessons")
+    monkeypatch.syspath_prepend(lessons)
+    import _reference
+    import _verdicts
+    return _verdicts, _reference
+
+
+def test_the_interval_decides_the_verdict(helpers):
+    v = helpers[0].Verdicts()
+    assert v.effect("a", "m", mean_interval([2.0, 3.0, 4.0]), "b")["verdict"] == "shown"
+    assert v.effect("a", "m", mean_interval([-1.0, 3.0, 4.0]), "b")["verdict"] == "not shown at this budget"
+    assert v.effect("a", "m", mean_interval([-2.0, -3.0, -4.0]), "b")["verdict"] == "contradicted"
+    assert v.effect("a", "m", mean_interval([-2.0, -3.0, -4.0]), "b", below=0.0)["verdict"] == "shown"
+    assert v.effect("a", "m", mean_interval([2.0, 3.0, 4.0]), "b", above=6.0)["verdict"] == "contradicted"
+    assert v.effect("a", "m", mean_interval([9.0]), "b")["verdict"] == "not shown at this budget"  # n = 1
+    assert v.exact("a", "m", 1e-9, True, "b", n=68)["verdict"] == "shown"
+    assert v.exact("a", "m", 0.7, False, "b")["verdict"] == "contradicted"
+
+
+def test_verdicts_json_has_the_schema_and_is_written_atomically(helpers, tmp_path):
+    v = helpers[0].Verdicts()
+    v.effect("deeper plain nets train worse", "training error plain56 - plain20 (points)",
+             mean_interval([20.0, 25.0, 30.0]), "3 seeds x 80 steps", reference="lessons/reference/x.json")
+    v.exact("gradients right", "worst error/max|grad|", 1.8e-9, True, "68 checks", n=68)
+    path = v.save(str(tmp_path))
+    rows = json.load(open(path))
+    assert [sorted(r) for r in rows] == [sorted(["claim", "measure", "value", "ci95", "n", "budget", "verdict",
+                                                 "reference"])] * 2
+    assert rows[0]["value"] == 25.0 and rows[0]["n"] == 3 and rows[0]["ci95"][0] < 25 < rows[0]["ci95"][1]
+    assert rows[1]["ci95"] is None and rows[1]["reference"] is None
+    assert os.listdir(tmp_path) == ["verdicts.json"]
+    with pytest.raises(ValueError, match="verdict: a measured value must be finite"):
+        v.exact("x", "m", float("inf"), True, "b")
+
+
+def test_a_reference_run_is_saved_with_its_provenance_and_loads_back(helpers, tmp_path):
+    reference = helpers[1]
+    path = reference.save("ch99_demo", {"history": [1, 2, 3]}, 12.34, "cpu", folder=str(tmp_path))
+    loaded = reference.load("ch99_demo", folder=str(tmp_path))
+    assert path.endswith("ch99_demo.json") and loaded["results"] == {"history": [1, 2, 3]}
+    for key in ("command", "commit", "date", "machine", "threads", "device", "wall_seconds"):
+        assert loaded[key] not in (None, ""), key
+    assert loaded["wall_seconds"] == 12.3 and loaded["threads"] >= 1
+    assert reference.load("ch99_missing", folder=str(tmp_path)) is None
+    assert os.listdir(tmp_path) == ["ch99_demo.json"]
