@@ -114,8 +114,9 @@ class Lesson:
     def done(self):
         """Print and save the chapter's verdicts (if it measured any), then the time it took."""
         if self.verdicts.rows:
-            self.table(["claim", "measure", "value", "95% interval", "n", "verdict"], self.verdicts.lines(),
-                       title=f"Verdicts of chapter {self.number} ({self.mode} mode):")
+            print(f"Verdicts of chapter {self.number} ({self.mode} mode):")
+            for claim, measure, value, interval, n, budget, verdict in self.verdicts.lines():
+                print(f"  [{verdict}] {claim}\n      {measure}: {value}, 95% interval {interval}, n = {n}; {budget}")
             print(f"verdicts: {self.verdicts.save(self.out)}")
         print(f"\nChapter {self.number} finished in {time.perf_counter() - self.started:.1f} s; outputs in {self.out}")
         sys.stdout.flush()

@@ -50,10 +50,11 @@ class Verdicts:
         return path
 
     def lines(self):
-        """The verdicts as the rows of a plain-text table."""
+        """Each verdict as printable fields: claim, measure, value, interval, n, budget, verdict."""
         return [[r["claim"], r["measure"], _shown(r["value"]),
                  "-" if r["ci95"] is None else f"[{_shown(r['ci95'][0])}, {_shown(r['ci95'][1])}]",
-                 r["n"], r["verdict"]] for r in self.rows]
+                 r["n"], r["budget"] + (f"; rests on {r['reference']}" if r["reference"] else ""), r["verdict"]]
+                for r in self.rows]
 
 
 def _number(value):

@@ -20,9 +20,10 @@ full:    gradient norms over 5 seeds on 128 images; plain20/56/110 and resnet20/
 import numpy as np
 
 import _lesson
+import _reference
 import minidl
 from minidl import nn
-from minidl.analysis import gradient_flow
+from minidl.analysis import gradient_flow, paired_interval
 
 LR = 0.1
 WARMUP = 2  # epochs of linear warm-up from LR / 10 (see section 2)
@@ -57,7 +58,8 @@ def measure_gradients(lesson, x_train, y_train):
                 batch = np.random.default_rng(lesson.seed + seed).choice(len(y_train), batch_size, replace=False)
                 runs.append(gradient_flow(model, x_train[batch], y_train[batch], layers=nn.Conv2d))
             flows[name] = dict(grad=geometric_mean([r.weight_grad_norm for r in runs]),
-                               ratio=geometric_mean([r.ratio for r in runs]), loss=np.mean([r.loss for r in runs]))
+                               ratio=geometric_mean([r.ratio for r in runs]), loss=np.mean([r.loss for r in runs]),
+                               first_over_last=[r.weight_grad_norm[0] / r.weight_grad_norm[-1] for r in runs])
     return flows
 
 
@@ -84,7 +86,24 @@ def report_gradients(lesson, flows):
                f"In {deepest} the first conv's gradient is {step / LR:.3g} times "
                f"its own weight norm, so one SGD step at lr {LR} would move it by {step:.3g}x its norm "
                f"(resnet{depths[-1]}: {LR * flows[f'resnet{depths[-1]}']['ratio'][0]:.3g}x).\n")
+    gradient_verdict(lesson, flows)
     return deepest, step
+
+
+def gradient_verdict(lesson, flows):
+    """Explode in plain, flat with shortcuts: log10 of |dL/dW| first conv / last conv, plain56 minus resnet56,
+    paired by seed (same batch, same seed); the claim predicts more than one decade (10x) of difference."""
+    plain, residual = (np.log10(flows[f"{family}56"]["first_over_last"]) for family in ("plain", "resnet"))
+    gap = paired_interval(plain, residual)
+    _, seeds, batch_size = gradient_setup(lesson)
+    row = lesson.verdicts.effect("gradient norms at init grow toward the input in plain BN nets, stay flat with "
+                                 "shortcuts", "log10(|dL/dW| first conv / last conv), plain56 - resnet56, paired by "
+                                 "seed; claim: above 1 (10x)", gap, f"{seeds} seed(s) x one batch of {batch_size} at "
+                                 "initialisation", above=1.0)
+    lesson.say(f"plain56 spans 10^{np.mean(plain):.2f} from the last conv to the first, resnet56 10^{np.mean(residual):.2f}"
+               f"; difference {gap.value:.2f} decades" + (f", 95% interval [{gap.low:.2f}, {gap.high:.2f}]"
+                                                           if gap.low is not None else "")
+               + f" over {gap.n} seed(s): {row['verdict']}.\n")
 
 
 def describe(name, flows):
@@ -121,101 +140,161 @@ def plot_gradients(lesson, flows):
 # --------------------------------------------------------------------------------------------------
 # 2. Training: does the deeper plain net reach a lower training error? (He et al. 2015, Fig. 6)
 # --------------------------------------------------------------------------------------------------
+REFERENCE = "ch03_resnet_depth"  # resnet20 vs resnet56 trained long: lessons/reference/ch03_resnet_depth.json
+
+
+def training_setup(lesson):
+    """Section 2 in this mode: (images, epochs, test images, image side, seeds, models)."""
+    if lesson.mode == "reference":
+        return 1200, 30, 500, 8, 3, ("resnet20", "resnet56")
+    return lesson.pick((128, 2, 200, 8, 1, ("plain20", "plain56")),
+                       (1200, 8, 500, 8, 3, ("plain20", "plain56", "resnet20", "resnet56")),
+                       (None, 30, None, 32, 3, ("plain20", "plain56", "plain110", "resnet20", "resnet56", "resnet110")))
+
+
 def train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, step):
-    """One recipe for every net; returns the models trained, their histories, (final training error, test
-    error) of each, and the data they saw."""
-    images, epochs, test = lesson.pick((128, 2, 200), (1200, 8, 500), (None, 30, None))
-    models = lesson.pick(("plain20", "plain56"), ("plain20", "plain56", "resnet20", "resnet56"),
-                         ("plain20", "plain56", "plain110", "resnet20", "resnet56", "resnet110"))
+    """One recipe for every net and every seed (a seed fixes the initial weights and the order of the batches,
+    so the nets of one seed form a pair); returns {name: [run per seed]} with each run's history and final
+    (training error, test error), and the data they saw. In default mode the residual nets train with the
+    first seed only: the verdict on them rests on the reference run."""
+    images, epochs, test, size, seeds, models = training_setup(lesson)
     data = lesson.training_data(x_train, y_train, x_test, y_test, images, test)
+    if size != data[0].shape[-1]:
+        data = (_lesson.low_resolution(data[0], size), data[1], _lesson.low_resolution(data[2], size), data[3])
     augment = lesson.mode == "full"
-    size = data[0].shape[-1]
-    print(f"2. Training {', '.join(models)} on {len(data[1]):,} images at {size}x{size} for {epochs} epochs (test: "
-          f"{len(data[3]):,} images). One recipe for all: SGD momentum 0.9, lr {LR} with a linear warm-up from "
-          f"{LR / 10:g} over the first {WARMUP} epochs, then cosine; weight decay 5e-4; batch 128; "
+    print(f"2. Training {', '.join(models)} on {len(data[1]):,} images at {size}x{size} for {epochs} epochs "
+          f"({seeds} seed(s); test: {len(data[3]):,} images). One recipe for all: SGD momentum 0.9, lr {LR} with a "
+          f"linear warm-up from {LR / 10:g} over the first {WARMUP} epochs, then cosine; weight decay 5e-4; batch 128; "
           f"{'crop + flip augmentation' if augment else 'no augmentation (training error measures optimisation only)'}. "
           f"The warm-up (He et al. warm up ResNet-110 at lr 0.01) keeps the first steps small: section 1 measured that one "
           f"step at lr {LR} would move {deepest}'s first conv by {step:.3g}x its norm.\n")
 
-    histories, final = {}, {}
-    for name in models:
-        minidl.manual_seed(lesson.seed)
-        model = minidl.models.create(name)
-        histories[name] = minidl.train(model, data=data, epochs=epochs, batch_size=128, lr=LR, warmup_epochs=WARMUP,
-                                       augment=augment, seed=lesson.seed, device=lesson.device,
-                                       progress=lesson.mode != "quick")
-        train_eval = minidl.evaluate(model, data[:2])  # the final weights on the training set, in eval mode
-        final[name] = (1 - train_eval.accuracy, 1 - histories[name].final["test_acc"])
-        print(f"{name}: training error {100 * final[name][0]:.1f}%, test error {100 * final[name][1]:.1f}% "
-              f"({sum(histories[name].column('seconds')):.0f} s)")
+    runs = {name: [] for name in models}
+    for offset in range(seeds):
+        seed = lesson.seed + offset
+        for name in models:
+            if lesson.mode == "default" and name.startswith("resnet") and offset > 0:
+                continue
+            minidl.manual_seed(seed)
+            model = minidl.models.create(name)
+            history = minidl.train(model, data=data, epochs=epochs, batch_size=128, lr=LR, warmup_epochs=WARMUP,
+                                   augment=augment, seed=seed, device=lesson.device, progress=lesson.mode != "quick")
+            train_eval = minidl.evaluate(model, data[:2])  # the final weights on the training set, in eval mode
+            run = dict(seed=seed, train_error=1 - train_eval.accuracy, test_error=1 - history.final["test_acc"],
+                       train_error_curve=[1 - a for a in history.column("train_acc")],
+                       test_error_curve=[1 - a for a in history.column("test_acc")],
+                       seconds=sum(history.column("seconds")))
+            runs[name].append(run)
+            print(f"{name} seed {seed}: training error {100 * run['train_error']:.1f}%, test error "
+                  f"{100 * run['test_error']:.1f}% ({run['seconds']:.0f} s)")
     print()
-    return models, histories, final, data
+    return runs, data
 
 
-def report_training(lesson, models, histories, final, data):
-    """The error tables, then what they say about degradation."""
-    epochs = len(histories[models[0]])
-    rows = []
-    for epoch in range(epochs):
-        rows.append([epoch + 1] + [f"{100 * (1 - histories[m][epoch]['train_acc']):.1f}" for m in models])
+def budget_of(data, epochs, seeds):
+    steps = epochs * -(-len(data[1]) // 128)
+    return f"{seeds} seed(s) x {steps} SGD steps, {len(data[1]):,} images at {data[0].shape[-1]}x{data[0].shape[-1]}"
+
+
+def report_training(lesson, runs, data):
+    """The error tables, then the verdicts: plain56 against plain20 (paired by seed) here, resnet56 against
+    resnet20 from the reference run."""
+    models = list(runs)
+    first = {m: runs[m][0] for m in models}
+    epochs = len(first[models[0]]["train_error_curve"])
+    rows = [[epoch + 1] + [f"{100 * first[m]['train_error_curve'][epoch]:.1f}" for m in models]
+            for epoch in range(epochs)]
     lesson.table(["epoch"] + [f"{m} train err %" for m in models], rows,
-                 title="Training error during each epoch (running average over the epoch's batches, train mode):")
-    lesson.table(["model", "final training error %", "test error %"],
-                 [[m, f"{100 * final[m][0]:.1f}", f"{100 * final[m][1]:.1f}"] for m in models],
+                 title=f"Training error during each epoch, seed {lesson.seed} (running average over the epoch's "
+                       "batches, train mode):")
+    lesson.table(["model", "seeds", "final training error % (each seed)", "mean", "test error % (mean)"],
+                 [[m, len(runs[m]), " ".join(f"{100 * r['train_error']:.1f}" for r in runs[m]),
+                   f"{100 * np.mean([r['train_error'] for r in runs[m]]):.1f}",
+                   f"{100 * np.mean([r['test_error'] for r in runs[m]]):.1f}"] for m in models],
                  title="After training (training error of the final weights in eval mode):")
 
-    shallow, deep = final["plain20"][0], final["plain56"][0]
+    if "plain56" in runs:
+        plain_depth_verdict(lesson, runs, data, epochs)
     if lesson.mode == "quick":
-        lesson.say(f"Quick run: plain20 ended at {100 * shallow:.1f}% training error, plain56 at {100 * deep:.1f}%. "
-                   f"{len(data[1])} images and {epochs} epochs are far too few to show degradation reliably; run the "
-                   "default mode for the comparison.")
-    elif versus(deep, shallow) == "higher than":
-        lesson.say(f"plain56 ended with HIGHER training error than plain20 ({100 * deep:.1f}% vs {100 * shallow:.1f}%): "
-                   "the deeper plain net fits its own training data worse, although (He et al.'s argument) it could copy "
-                   "plain20 and set its extra layers close to the identity. This is the degradation problem: an "
-                   "optimisation failure, not overfitting.")
-    else:
-        lesson.say(f"In this run plain56 did NOT end with a clearly higher training error than plain20 "
-                   f"({100 * deep:.1f}% vs {100 * shallow:.1f}%).")
-    if "resnet56" in final and lesson.mode != "quick":
-        res, res20 = final["resnet56"][0], final["resnet20"][0]
-        steps = epochs * -(-len(data[1]) // 128)
-        lesson.say(f"resnet56, the same 56 layers with identity shortcuts, ended at {100 * res:.1f}% training error, "
-                   f"{versus(res, deep)} plain56's {100 * deep:.1f}%; resnet20 at {100 * res20:.1f}%.")
-        lesson.say(f"The residual net gains from depth here ({100 * res:.1f}% < {100 * res20:.1f}%)."
-                   if versus(res, res20) == "lower than" else
-                   f"In {steps} SGD steps the residual net does not (yet) gain from depth ({100 * res:.1f}% vs "
-                   f"{100 * res20:.1f}% for resnet20); He et al. train for 64,000 steps.")
-    if lesson.mode == "default":
-        lesson.say(f"(A small budget: {len(data[1]):,} images at 16x16 for {epochs} epochs. --full trains at 32x32 for "
-                   "30 epochs.)")
+        lesson.say(f"Quick run: {len(data[1])} images, {epochs} epochs and one seed are far too few to show "
+                   "degradation reliably; run the default mode for the comparison.")
+    if "resnet56" in runs and "plain56" in runs:
+        res, res20 = first["resnet56"]["train_error"], first["resnet20"]["train_error"]
+        lesson.say(f"resnet56, the same 56 layers with identity shortcuts, ended at {100 * res:.1f}% training error "
+                   f"(plain56: {100 * first['plain56']['train_error']:.1f}%), resnet20 at {100 * res20:.1f}% "
+                   f"(seed {lesson.seed}, {epochs} epochs).")
+    resnet_depth_verdict(lesson, runs, data, epochs)
 
 
-def versus(a, b, margin=0.05):
-    """'higher' / 'lower' / 'about the same as' for error a against error b (within 5 points: about the same)."""
-    return "higher than" if a > b + margin else "lower than" if a < b - margin else "about the same as"
+def plain_depth_verdict(lesson, runs, data, epochs):
+    """He et al.'s degradation: plain56's final training error above plain20's, paired by seed."""
+    gap = paired_interval([100 * r["train_error"] for r in runs["plain56"]],
+                          [100 * r["train_error"] for r in runs["plain20"]])
+    row = lesson.verdicts.effect("deeper plain nets train worse (plain56 vs plain20)",
+                                 "final training error plain56 - plain20 (points), paired by seed", gap,
+                                 budget_of(data, epochs, gap.n))
+    lesson.say(f"plain56 - plain20 training error: {gap.value:+.1f} points over {gap.n} seed(s)"
+               + (f", 95% interval [{gap.low:+.1f}, {gap.high:+.1f}]" if gap.low is not None else "")
+               + f": {row['verdict']}." + (" The deeper plain net fits its own training data worse, although (He et "
+               "al.'s argument) it could copy plain20 and set its extra layers close to the identity: the degradation "
+               "problem, an optimisation failure, not overfitting." if row["verdict"] == "shown" else ""))
 
 
-def plot_training(lesson, models, histories, data):
-    """Training and test error per epoch of every net (skipped without matplotlib)."""
-    epochs, size = len(histories[models[0]]), data[0].shape[-1]
+def resnet_depth_verdict(lesson, runs, data, epochs):
+    """Deeper residual nets do not degrade: resnet56's training error at most 1 point above resnet20's,
+    paired by seed. Needs a long run: the verdict comes from the reference file, or from this run's own seeds
+    in --full and --reference mode."""
+    own = lesson.mode in ("full", "reference") and "resnet56" in runs
+    source = runs if own else (lesson.reference(REFERENCE) or {}).get("results", {}).get("runs")
+    if not source:
+        lesson.say(f"(No reference run lessons/reference/{REFERENCE}.json: the resnet depth verdict is skipped.)")
+        return
+    gap = paired_interval([100 * r["train_error"] for r in source["resnet56"]],
+                          [100 * r["train_error"] for r in source["resnet20"]])
+    reference_epochs = len(source["resnet56"][0]["train_error_curve"])
+    budget = f"{gap.n} seeds x {reference_epochs * 10} SGD steps, 1,200 images at 8x8" if not own else \
+        budget_of(data, epochs, gap.n)
+    row = lesson.verdicts.effect("deeper residual nets do not degrade (resnet56 at least as good as resnet20)",
+                                 "final training error resnet56 - resnet20 (points), paired by seed; "
+                                 "claim: below +1", gap, budget, below=1.0,
+                                 reference=None if own else _reference.relative_path(REFERENCE))
+    where = "this run" if own else f"the reference run ({reference_epochs} epochs, lessons/reference/{REFERENCE}.json)"
+    lesson.say(f"In {where}: resnet56 - resnet20 training error {gap.value:+.1f} points, 95% interval "
+               f"[{gap.low:+.1f}, {gap.high:+.1f}] over {gap.n} seeds: {row['verdict']}.")
+
+
+def save_reference(lesson, runs):
+    """--reference: keep the per-seed curves and final errors (no weights)."""
+    lesson.save_reference(REFERENCE, {"runs": runs, "recipe": "1,200 images at 8x8, 30 epochs, batch 128, SGD "
+                                      f"momentum 0.9, lr {LR}, {WARMUP}-epoch warm-up then cosine, weight decay 5e-4, "
+                                      "no augmentation; training error of the final weights in eval mode"})
+
+
+def plot_training(lesson, runs, data):
+    """Training and test error per epoch of every net (first seed), over the reference run's resnet curves
+    where one exists (skipped without matplotlib)."""
+    models = list(runs)
+    epochs, size = len(runs[models[0]][0]["train_error_curve"]), data[0].shape[-1]
     plt = lesson.pyplot()
     if plt is None:
         return
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    axis = np.arange(1, epochs + 1)
     for i, m in enumerate(models):
-        color = f"C{i}"
-        axis = histories[m].column("epoch")
-        ax.plot(axis, [100 * (1 - a) for a in histories[m].column("train_acc")], "-o", color=color,
-                label=f"{m} training")
-        ax.plot(axis, [100 * (1 - a) for a in histories[m].column("test_acc")], "--", color=color, alpha=0.6,
-                label=f"{m} test")
+        run = runs[m][0]
+        ax.plot(axis, [100 * e for e in run["train_error_curve"]], "-o", color=f"C{i}", label=f"{m} training (this run)")
+        ax.plot(axis, [100 * e for e in run["test_error_curve"]], "--", color=f"C{i}", alpha=0.6, label=f"{m} test")
+    reference = lesson.reference(REFERENCE) if lesson.mode != "reference" else None
+    if reference:
+        for i, m in enumerate(("resnet20", "resnet56")):
+            curves = np.array([r["train_error_curve"] for r in reference["results"]["runs"][m]])
+            ax.plot(np.arange(1, curves.shape[1] + 1), 100 * curves.mean(axis=0), ":", color=f"C{i + 6}",
+                    linewidth=2, label=f"{m} training, reference ({len(curves)} seeds)")
     ax.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance (90% error)")
     ax.set(xlabel="epoch", ylabel="error (%)", ylim=(0, 100),
-           title=f"Plain vs residual: {len(data[1]):,} images at {size}x{size}, {epochs} epochs")
-    ax.set_xticks(range(1, epochs + 1))
+           title=f"Plain vs residual: {len(data[1]):,} images at {size}x{size}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=7, ncol=2)
     lesson.figure(fig, "training_error.png")
 
 
@@ -225,10 +304,11 @@ def main():
     flows = measure_gradients(lesson, x_train, y_train)
     deepest, step = report_gradients(lesson, flows)
     plot_gradients(lesson, flows)
-    models, histories, final, data = train_plain_and_residual(lesson, x_train, y_train, x_test, y_test,
-                                                              deepest, step)
-    report_training(lesson, models, histories, final, data)
-    plot_training(lesson, models, histories, data)
+    runs, data = train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, step)
+    if lesson.mode == "reference":
+        save_reference(lesson, runs)
+    report_training(lesson, runs, data)
+    plot_training(lesson, runs, data)
     lesson.done()
 
 
