@@ -278,6 +278,11 @@ def check_every_op(lesson, cases):
                f"({worst_name})."
                if not failed else f"{len(failed)} of {len(rows)} checks FAIL: {', '.join(failed)}.")
     print(f"({time.perf_counter() - started:.1f} s)\n")
+    elements = sum(r[2] for r in rows)
+    lesson.verdicts.exact("every op's gradient is right (float64 checks)",
+                          "worst |analytic - numeric| / max|gradient| over every check; claim: every check passes "
+                          "gradcheck's tolerance", worst, not failed,
+                          f"{len(rows)} checks, {elements:,} elements, central differences eps 1e-6", n=len(rows))
     return results
 
 
@@ -306,6 +311,9 @@ def wrong_backward_and_step_size(lesson, rng):
                    verdict(r["scaled"]),
                    "yes" if r["passed"] else "NO"]],
                  title="3. A deliberately wrong backward:")
+    lesson.verdicts.exact("the check catches a wrong backward (sigmoid without its factor 1 - s)",
+                          "worst |analytic - numeric| / max|gradient|; claim: gradcheck fails", r["scaled"],
+                          not r["passed"], f"1 check, {r['count']} elements")
 
     eps_values = [10.0 ** -k for k in range(1, 13)]
     x = minidl.tensor(np.array([0.7]), requires_grad=True)

@@ -19,7 +19,7 @@ import _lesson
 import minidl
 from minidl import functional as F
 from minidl import nn
-from minidl.analysis import check_gradients
+from minidl.analysis import check_gradients, proportion_interval
 
 
 
@@ -200,6 +200,9 @@ def summary(lesson, checks):
     worst = max(max(r[1:]) for r in checks)
     lesson.say(f"Every forward value and gradient above matches its definition to {worst:.0e} or better."
                if worst < 1e-8 else f"The largest disagreement is {worst:.2g}: look at the table.")
+    lesson.verdicts.exact("conv, batch norm, pooling and concatenation compute their definitions and gradients",
+                          "largest |difference| from the definitions and hand gradients (float64); claim: below 1e-8",
+                          worst, worst < 1e-8, f"{len(checks)} pieces on worked examples", n=len(checks))
     print("The reference ops (minidl/functional/reference) are these definitions written once, as Functions; "
           "`with minidl.reference_ops():` runs any model on them.")
     print()
@@ -250,6 +253,11 @@ def train_small_cnn(lesson):
     z = (accuracy - 0.1) / standard_error
     lesson.say(f"Test accuracy {100 * accuracy:.1f}% against 10% for guessing: {z:.1f} standard errors above chance"
                + (" -- the pieces learn." if z > 3 else " -- not clearly above chance in a run this small."))
+    correct = int(round(accuracy * len(y_test)))
+    lesson.verdicts.effect("a CNN built from these pieces learns (test accuracy above chance)",
+                           "test accuracy (Wilson interval over the test images); claim: above 0.1",
+                           proportion_interval(correct, len(y_test)), f"1 seed, {epochs} epochs on "
+                           f"{len(x_train):,} images, {len(y_test):,} test images", above=0.1)
     if lesson.mode == "quick":
         lesson.say("(quick mode: 512 images and two epochs show that the pipeline runs, not how well the CNN can "
                    "learn.)")

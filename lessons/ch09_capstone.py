@@ -14,6 +14,7 @@ import numpy as np
 
 import _lesson
 import minidl
+from minidl.analysis import proportion_interval
 from minidl.data import CLASSES, MEAN, STD
 from minidl.models import create
 from minidl.models.resnet import resnet
@@ -40,7 +41,7 @@ def train(lesson):
         path = os.path.join(lesson.out, "training_curves.png")
         history.plot(path, title=f"{name} on {len(y):,} CIFAR-10 images")
         print(f"figure: {path}")
-    return model, xt, yt
+    return model, xt, yt, f"{name}, {epochs} epoch(s) on {len(y):,} images"
 
 
 def predict(model, x, batch_size=500):
@@ -53,7 +54,7 @@ def predict(model, x, batch_size=500):
     return np.concatenate(out)
 
 
-def confusion(lesson, probs, yt):
+def confusion(lesson, probs, yt, budget):
     predicted = probs.argmax(1)
     matrix = np.zeros((10, 10), dtype=np.int64)
     np.add.at(matrix, (yt, predicted), 1)
@@ -77,6 +78,10 @@ def confusion(lesson, probs, yt):
                f"({100 * per_class[worst]:.1f}%); the most confused pair is {CLASSES[pair[0]]} <-> {CLASSES[pair[1]]} "
                f"({matrix[pair] + matrix[pair[::-1]]} test images). With about {len(yt) // 10} images per class a "
                f"per-class accuracy is uncertain by up to +-{se:.0f} points (one standard error).")
+    lesson.verdicts.effect("the capstone network learns CIFAR-10 (test accuracy above chance)",
+                           "test accuracy (Wilson interval over the test images); claim: above 0.1",
+                           proportion_interval(int(np.trace(matrix)), len(yt)),
+                           f"1 seed, {budget}, {len(yt):,} test images", above=0.1)
     plt = lesson.pyplot()
     if plt:
         fig, ax = plt.subplots(figsize=(7.2, 6.2))
@@ -119,9 +124,9 @@ def misclassified(lesson, probs, xt, yt, count=24):
 
 def main():
     lesson = _lesson.Lesson(9, "Capstone: train the best model and inspect its mistakes")
-    model, xt, yt = train(lesson)
+    model, xt, yt, budget = train(lesson)
     probs = predict(model, xt)
-    confusion(lesson, probs, yt)
+    confusion(lesson, probs, yt, budget)
     misclassified(lesson, probs, xt, yt)
     if lesson.mode == "quick":
         lesson.say("(--quick trains resnet8 on 384 images for one epoch: a smoke test, not a result.)")
