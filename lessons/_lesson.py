@@ -41,6 +41,7 @@ class Lesson:
         os.makedirs(self.out, exist_ok=True)
         self.started = time.perf_counter()
         self.verdicts = _verdicts.Verdicts()
+        self.commit = _reference.current_commit() if self.mode == "reference" else None
         minidl.manual_seed(self.seed)
         print(f"Chapter {number}: {title}  [{self.mode} mode, seed {self.seed}, device {self.device}]\n")
 
@@ -54,7 +55,7 @@ class Lesson:
 
     def save_reference(self, name, results):
         """Save a --reference run's results (plain JSON data) with the command, commit, date and machine."""
-        path = _reference.save(name, results, time.perf_counter() - self.started, self.device)
+        path = _reference.save(name, results, time.perf_counter() - self.started, self.device, self.commit)
         print(f"reference run saved: {path}")
         return path
 

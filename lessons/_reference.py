@@ -14,22 +14,22 @@ import minidl
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
 
 
-def provenance(wall_seconds, device):
-    """Where and how a result was made."""
+def provenance(wall_seconds, device, commit):
+    """Where and how a result was made (`commit`: what commit() said when the run started)."""
     return {"command": " ".join(["python"] + [os.path.relpath(sys.argv[0])] + sys.argv[1:]),
-            "commit": _commit(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "commit": commit, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()} {_cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()}",
             "threads": minidl.parallel.thread_count(), "device": device, "wall_seconds": round(wall_seconds, 1),
             "minidl": minidl.__version__}
 
 
-def save(name, results, wall_seconds, device, folder=FOLDER):
+def save(name, results, wall_seconds, device, commit=None, folder=FOLDER):
     """Write lessons/reference/<name>.json atomically; returns its path."""
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{name}.json")
     temporary = os.path.join(folder, f".tmp-{name}.json")
     with open(temporary, "w", encoding="utf-8") as f:
-        json.dump({**provenance(wall_seconds, device), "results": results}, f, indent=1)
+        json.dump({**provenance(wall_seconds, device, commit or current_commit()), "results": results}, f, indent=1)
         f.write("\n")
     os.replace(temporary, path)
     return path
@@ -49,7 +49,8 @@ def relative_path(name):
     return f"lessons/reference/{name}.json"
 
 
-def _commit():
+def current_commit():
+    """The checked-out commit, marked if the package or the lessons have uncommitted changes."""
     try:
         here = os.path.dirname(FOLDER)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,

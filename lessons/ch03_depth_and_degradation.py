@@ -9,12 +9,15 @@ conjecture slow convergence; mean-field analyses predict *exploding* input gradi
 
     python lessons/ch03_depth_and_degradation.py [--quick | --full] [--out DIR] [--seed N] [--device cpu|cuda]
 
-quick:   gradient norms of depths 20/56 on 16 images; plain20/plain56 trained on 128 images at 16x16, 2 epochs
-         (far too small to show degradation: it checks that the code runs).
-default: gradient norms of depths 20/56/110 over 3 seeds; plain20/56 and resnet20/56 trained on 1,200 images
-         downsampled to 16x16 (2x2 averages: a quarter of the compute, same networks) for 8 epochs (about 3 min).
-full:    gradient norms over 5 seeds on 128 images; plain20/56/110 and resnet20/56/110 trained at 32x32 on all the
-         training images cifar10() finds, 30 epochs each with crop+flip augmentation (hours on a CPU).
+quick:     gradient norms of depths 20/56 on 16 images; plain20/plain56 trained on 128 images at 8x8, 2 epochs
+           (far too small to show degradation: it checks that the code runs).
+default:   gradient norms of depths 20/56/110 over 3 seeds; plain20 and plain56 trained on 1,200 images downsampled
+           to 8x8 (4x4 averages: a sixteenth of the pixels, same networks) for 8 epochs with 3 seeds, paired;
+           resnet20 and resnet56 with the first seed, drawn over the reference run (about 5 min on 2 cores).
+reference: resnet20 and resnet56, 3 seeds, 30 epochs on the same 1,200 images at 8x8: the run behind the verdict
+           on residual depth, saved as lessons/reference/ch03_resnet_depth.json.
+full:      gradient norms over 5 seeds on 128 images; plain20/56/110 and resnet20/56/110 trained at 32x32 on all the
+           training images cifar10() finds, 30 epochs each with crop+flip augmentation, 3 seeds (hours on a CPU).
 """
 
 import numpy as np

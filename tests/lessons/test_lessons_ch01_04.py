@@ -40,7 +40,7 @@ CHAPTERS = {
 
 
 @pytest.mark.parametrize("script", sorted(CHAPTERS))
-def test_chapter_runs_quick_and_prints_its_tables(script, tmp_path):
+def test_chapter_runs_quick_and_prints_its_tables(script, tmp_path, check_verdicts):
     result = subprocess.run([sys.executable, os.path.join(ROOT, "lessons", script), "--quick", "--out", str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -55,6 +55,7 @@ def test_chapter_runs_quick_and_prints_its_tables(script, tmp_path):
     else:
         assert "figures are skipped" in result.stdout
     assert f"outputs in {tmp_path}" in result.stdout
+    check_verdicts(tmp_path, result.stdout)
 
 
 def test_without_matplotlib_a_chapter_prints_its_tables_and_skips_figures(tmp_path):
@@ -68,3 +69,4 @@ def test_without_matplotlib_a_chapter_prints_its_tables_and_skips_figures(tmp_pa
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "figures are skipped" in result.stdout and "All 75 checks pass" in result.stdout
     assert not list(out.glob("*.png"))
+

@@ -81,3 +81,7 @@ def test_saves_its_figures_as_png(run):
         assert path.is_file(), f"{run.script}: no figure {name} in {sorted(os.listdir(run.out))}"
         assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 10_000
         assert f"figure: {path}" in run.stdout
+
+
+def test_writes_its_verdicts(run, check_verdicts):
+    check_verdicts(run.out, run.stdout)
