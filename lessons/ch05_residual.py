@@ -86,9 +86,10 @@ def gradient_norms(lesson, batch):
     lesson.verdicts.effect("init: gradient norms flatter with shortcuts",
                            f"log10(max/min |dL/dW| over convs), plain{depth} - resnet{depth}, paired", flatter, budget)
     lesson.say(f"Measured seed by seed: the per-layer weight-gradient norms span a factor "
-               f"{10 ** spread['plain'].mean():.3g} in plain{depth} and {10 ** spread['resnet'].mean():.3g} in "
+               f"{10 ** spread['plain'].mean():.4g} in plain{depth} and {10 ** spread['resnet'].mean():.3g} in "
                f"resnet{depth} (geometric means over seeds); plain - resnet in log10: {flatter.value:.2f}, 95% "
-               f"interval {flatter.low:.2f} .. {flatter.high:.2f} ({seeds} paired seeds: same batch, same initial weights). "
+               f"interval {flatter.low:.2f} .. {flatter.high:.2f} ({seeds} paired seeds: same batch, same initial "
+               "weights). "
                f"First conv / last conv in plain{depth}: 10^{toward_input.value:.2f} (interval "
                f"10^{toward_input.low:.2f} .. 10^{toward_input.high:.2f}): its gradients "
                f"{'grow' if toward_input.value > 0 else 'shrink'} toward the input. (He et al. report that with BN "
@@ -403,10 +404,12 @@ def main():
     batch = (x[:lesson.pick(16, 32, 128)], y[:lesson.pick(16, 32, 128)])
     gradient_norms(lesson, batch)
     shattered(lesson)
-    # The lesion nets train at 8 px in quick and default mode: three seeds of two nets fit the budget there.
-    small = lesson.pick(8, 8, 32)
+    # The lesion nets train at 8 px in quick and default mode: three seeds of two nets fit the budget there
+    # (--quick tests them on 300 images only: evaluation is most of its cost).
+    small, tests = lesson.pick((8, 300), (8, None), (32, None))
     if small != size:
         x, xt = _lesson.low_resolution(x, small), _lesson.low_resolution(xt, small)
+    xt, yt = xt[:tests], yt[:tests]
     models = lesion(lesson, (x, y, xt, yt))
     paths(lesson, models, (x[:len(batch[1])], y[:len(batch[1])]))
     jacobians(lesson)
