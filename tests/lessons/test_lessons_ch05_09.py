@@ -18,9 +18,10 @@ EXPECTED = {
         ["Chapter 5: Residual networks  [quick mode", "1. Three residual units", "   pre-activation ",
          "preact_resnet164_bottleneck     1703258", "2. Gradient norms at initialisation",
          "3. Shattered gradients", "plain+BN: white noise (|r| < 0.1) from depth 16",
-         "Test accuracy after deleting one block", "cannot (shape)", "barely trained",
-         "mean path length                27", "share with 19..35 blocks             98.0%",
-         "0.45%", "6. Singular values of the input-output Jacobian"],
+         "resnet+BN minus plain+BN at depth 16", "Test accuracy after deleting one block", "cannot (shape)",
+         "Per seed: mean drop", "barely trained", "mean path length                27",
+         "share with 19..35 blocks             98.0%", "0.45%", "6. Singular values of the input-output Jacobian",
+         "Verdicts of chapter 5 (quick mode):", "verdicts.json"],
         ["gradient_norms.png", "shattered_gradients.png", "lesion.png", "paths.png", "jacobian_spectra.png"]),
     "ch06_dense.py": (
         ["max |y[:, :16] - x| = 0.0", "densenet40   40  12          no      1   1,019,722       1,019,722",
