@@ -144,6 +144,7 @@ def plot_gradients(lesson, flows):
 # 2. Training: does the deeper plain net reach a lower training error? (He et al. 2015, Fig. 6)
 # --------------------------------------------------------------------------------------------------
 REFERENCE = "ch03_resnet_depth"  # resnet20 vs resnet56 trained long: lessons/reference/ch03_resnet_depth.json
+COLORS = {"plain20": "C0", "plain56": "C1", "resnet20": "C2", "resnet56": "C3", "plain110": "C4", "resnet110": "C5"}
 
 
 def training_setup(lesson):
@@ -283,16 +284,18 @@ def plot_training(lesson, runs, data):
         return
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     axis = np.arange(1, epochs + 1)
-    for i, m in enumerate(models):
+    for m in models:
         run = runs[m][0]
-        ax.plot(axis, [100 * e for e in run["train_error_curve"]], "-o", color=f"C{i}", label=f"{m} training (this run)")
-        ax.plot(axis, [100 * e for e in run["test_error_curve"]], "--", color=f"C{i}", alpha=0.6, label=f"{m} test")
+        ax.plot(axis, [100 * e for e in run["train_error_curve"]], "-o", color=COLORS[m], label=f"{m} training (this run)")
+        ax.plot(axis, [100 * e for e in run["test_error_curve"]], "--", color=COLORS[m], alpha=0.6, label=f"{m} test")
     reference = lesson.reference(REFERENCE) if lesson.mode != "reference" else None
     if reference:
-        for i, m in enumerate(("resnet20", "resnet56")):
-            curves = np.array([r["train_error_curve"] for r in reference["results"]["runs"][m]])
-            ax.plot(np.arange(1, curves.shape[1] + 1), 100 * curves.mean(axis=0), ":", color=f"C{i + 6}",
-                    linewidth=2, label=f"{m} training, reference ({len(curves)} seeds)")
+        for m, runs_of_m in reference["results"]["runs"].items():
+            color = COLORS[m]
+            for k, r in enumerate(runs_of_m):  # one dotted line per seed: a slow seed stays visible
+                ax.plot(np.arange(1, len(r["train_error_curve"]) + 1), [100 * e for e in r["train_error_curve"]],
+                        ":", color=color, linewidth=1.5, label=f"{m} training, reference run (each seed)" if k == 0
+                        else None)
     ax.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance (90% error)")
     ax.set(xlabel="epoch", ylabel="error (%)", ylim=(0, 100),
            title=f"Plain vs residual: {len(data[1]):,} images at {size}x{size}")
