@@ -52,7 +52,7 @@ def relative_path(name):
 def current_commit():
     """The checked-out commit, marked if the package or the lessons have uncommitted changes."""
     try:
-        here = os.path.dirname(FOLDER)
+        here = os.path.dirname(os.path.dirname(FOLDER))  # the repository root: the pathspecs below are relative to it
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
                               timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "minidl", "lessons/ch*.py", "lessons/_*.py"],
