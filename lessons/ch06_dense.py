@@ -6,7 +6,7 @@ same batches), and tests the feature-reuse heat map against its own initialisati
 
 DenseNet is slow on a CPU (its concatenations copy every earlier map), so quick and default modes train
 densenet13 k=12 (76,018 parameters) against resnet8 (75,290) on 8x8 images, over 3 seeds. --reference trains
-the same pair longer (lessons/reference/ch06_dense_vs_resnet.json, about an hour on one busy core); --full
+the same pair longer (lessons/reference/ch06_dense_vs_resnet.json, 36 min on one thread of a busy machine); --full
 trains densenet_bc100 against resnet56 at 32x32 for 40 epochs, 3 seeds (many hours).
 """
 

@@ -277,6 +277,7 @@ def plot_training(lesson, panels):
                     label="one seed (same start, same batches)" if k == 0 else None)
         ax.plot(range(len(schemes)), accs.mean(axis=1), marker="s", color="C3", linewidth=2, label="mean")
         ax.set_xticks(range(len(schemes)), schemes)
+        ax.set_xlim(-0.4, len(schemes) - 0.6)
         ax.set(ylabel="test accuracy (%)", title=f"{title}\n{results['setting']}")
         ax.grid(axis="y", alpha=0.3)
         ax.legend(fontsize="small")
