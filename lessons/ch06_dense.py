@@ -277,7 +277,8 @@ def plot_reuse(lesson, panels):
 
 
 def experiments(lesson):
-    results = {"pair": train_pair(lesson, SETTINGS[lesson.mode]), "reuse": train_reuse(lesson, REUSE_SETTINGS[lesson.mode])}
+    results = {"pair": train_pair(lesson, SETTINGS[lesson.mode]),
+               "reuse": train_reuse(lesson, REUSE_SETTINGS[lesson.mode])}
     if lesson.mode == "reference":
         lesson.save_reference(REFERENCE, results)
     name = "this run" if lesson.mode != "reference" else "reference run"

@@ -32,7 +32,8 @@ EXPECTED = {
         ["agree to the last bit (difference 0.0)", "1/6 1/3 1/3 1/6", "verner8",
          "Every fitted slope is within 0.5 of the method's order",
          "366,938 (identical across the schemes); initial weights identical for the same seed",
-         "Verdicts of chapter 7 (quick mode)", "an RK block has its tableau's order", "far too small to compare the schemes"],
+         "Verdicts of chapter 7 (quick mode)", "an RK block has its tableau's order", "5. RK4 factors",
+         "far too small to compare the schemes"],
         ["ode_order.png", "rk_training.png"]),
     "ch08_loss_landscape.py": (
         ["1. Plain and residual nets of depth 14", "2. 1-D slices", "3. Shape of the landscape",
