@@ -172,6 +172,11 @@ def as_arrays(maps):
     return [[np.array(m, dtype=np.float64) for m in seed] for seed in maps]
 
 
+def whose(reference):
+    """What a verdict's measure adds when it rests on a committed reference run."""
+    return " (reference run)" if reference else ""
+
+
 def report_pair(lesson, results, title, reference=None):
     """Accuracy table and the paired verdict on accuracy per parameter."""
     runs, dense, res = results["runs"], results["dense"], results["resnet"]
@@ -182,8 +187,8 @@ def report_pair(lesson, results, title, reference=None):
     diff = analysis.paired_interval(runs[dense]["test_acc"], runs[res]["test_acc"])
     lesson.verdicts.effect("DenseNet: more accuracy per parameter than ResNet",
                            f"test accuracy {dense} ({runs[dense]['params']:,} params) - {res} "
-                           f"({runs[res]['params']:,}), points, paired by seed", diff, results["setting"], above=0.0,
-                           reference=reference)
+                           f"({runs[res]['params']:,}), points, paired by seed" + whose(reference), diff,
+                           results["setting"], above=0.0, reference=reference)
     lesson.say(f"{dense} - {res}: {diff.value:+.1f} points, 95% interval "
                + (f"[{diff.low:+.1f}, {diff.high:+.1f}]" if diff.low is not None else "unknown (one seed)")
                + f" over {diff.n} paired seeds; the DenseNet took {np.mean(runs[dense]['seconds']):.0f} s per run, "
@@ -209,11 +214,12 @@ def report_reuse(lesson, results, title, reference=None):
     reshaped = analysis.paired_interval(moved, spread0)
     moved_row = lesson.verdicts.effect(
         "training reshapes the DenseNet heat map beyond its random start", "RMS reshaping of the row-normalised "
-        "mean |w| map by training - its initial RMS unevenness, % points", reshaped, budget, above=0.0,
-        reference=reference)
+        "mean |w| map by training - its initial RMS unevenness, % points" + whose(reference), reshaped, budget,
+        above=0.0, reference=reference)
     reuse_row = lesson.verdicts.effect(
         "DenseNet reuses early features (Huang et al. 2017 Fig. 5 heat map)", "early share of |w| of each block's "
-        "deepest layer after training (1 = even; > 0.5 = reuse; decided only if the map was reshaped)",
+        "deepest layer after training (1 = even; > 0.5 = reuse; decided only if the map was reshaped)"
+        + whose(reference),
         analysis.mean_interval(share), budget, above=0.5, reference=reference)
     if moved_row["verdict"] != _verdicts.SHOWN:
         reuse_row["verdict"] = _verdicts.NOT_SHOWN

@@ -247,8 +247,9 @@ def report_training(lesson, results, title, reference=None):
             continue
         diff = analysis.paired_interval(runs[scheme]["test_acc"], runs["Euler"]["test_acc"])
         lesson.verdicts.effect("higher-order stacking beats Euler at equal parameters",
-                               f"test accuracy {scheme} - Euler (resnet26 weights), points, paired by seed", diff,
-                               results["setting"], above=0.0, reference=reference)
+                               f"test accuracy {scheme} - Euler (resnet26 weights), points, paired by seed"
+                               + (" (reference run)" if reference else ""), diff, results["setting"], above=0.0,
+                               reference=reference)
         lesson.say(f"{scheme} - Euler: {diff.value:+.1f} points, 95% interval "
                    + (f"[{diff.low:+.1f}, {diff.high:+.1f}]" if diff.low is not None else "unknown (one seed)")
                    + f" over {diff.n} paired seeds.")
