@@ -223,12 +223,15 @@ def report_reuse(lesson, results, title, reference=None):
         analysis.mean_interval(share), budget, above=0.5, reference=reference)
     if moved_row["verdict"] != _verdicts.SHOWN:
         reuse_row["verdict"] = _verdicts.NOT_SHOWN
+    verdict = moved_row["verdict"]
     lesson.say(f"Training reshaped the map by {np.mean(moved):.1f}% (RMS over pairs) against an unevenness of "
                f"{np.mean(spread0):.1f}% at initialisation: "
-               + ("the heat map shows learned structure, and the deepest layers keep "
-                  f"{np.mean(share):.2f} of their average weight on early sources.\n" if moved_row["verdict"] ==
-                  _verdicts.SHOWN else "the heat map still shows its random start, so it cannot show learned "
-                  "reuse (Huang et al. trained 300 epochs).\n"))
+               + (f"the heat map shows learned structure, and the deepest layers keep {np.mean(share):.2f} of their "
+                  "average weight on early sources." if verdict == _verdicts.SHOWN else
+                  "less than its random start's own unevenness, so the heat map still shows that start."
+                  if verdict == _verdicts.CONTRADICTED else
+                  "not clearly more than its random start's own unevenness (the interval includes 0), so the heat "
+                  "map cannot yet be read as learned reuse.") + " (Huang et al. trained 300 epochs.)\n")
 
 
 def plot_pair(lesson, panels):
