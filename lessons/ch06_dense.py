@@ -1,20 +1,22 @@
 """Chapter 6: Dense networks. Instead of adding a layer's input to its output, DenseNet concatenates: layer l
 of a block reads [x_0, x_1, ..., x_{l-1}] and adds k (the growth rate) new maps (Huang et al. 2017
 [huang2017], docs/references.md). The chapter counts what concatenation, growth rate, bottlenecks and
-compression cost, trains small DenseNets next to small ResNets, and draws the feature-reuse heat map.
+compression cost, trains a small DenseNet against a ResNet of the same size (paired: same seed, same images,
+same batches), and tests the feature-reuse heat map against its own initialisation.
 
 DenseNet is slow on a CPU (its concatenations copy every earlier map), so quick and default modes train
-small custom `densenet(depth, growth_rate, ...)` variants on 16x16 images. --full trains densenet40,
-densenet_bc100, resnet20, resnet56 and resnet110 on all training images at 32x32 for 40 epochs (many hours).
+densenet13 k=12 (76,018 parameters) against resnet8 (75,290) on 8x8 images, over 3 seeds. --reference trains
+the same pair longer (lessons/reference/ch06_dense_vs_resnet.json, 36 min on one thread of a busy machine); --full
+trains densenet_bc100 against resnet56 at 32x32 for 40 epochs, 3 seeds (many hours).
 """
-
-import math
 
 import numpy as np
 
 import _lesson
+import _reference
+import _verdicts
 import minidl
-from minidl import analysis
+from minidl import analysis, nn
 from minidl.models import DenseLayer, Transition, create
 from minidl.models.densenet import densenet
 from minidl.models.resnet import resnet
@@ -62,120 +64,253 @@ def variants(lesson):
                  title="2. DenseNet variants: parameter counts (built with minidl.models.densenet.densenet)")
 
 
-# ----- 3. parameters against accuracy, next to ResNet -----
-def contenders(lesson):
-    """(label, family, builder) of the networks trained in this mode."""
-    small = [("resnet8", "ResNet", lambda: resnet(8)),
-             ("densenet16 k=12", "DenseNet", lambda: densenet(16, 12))]
-    default = small + [("resnet20", "ResNet", lambda: create("resnet20")),
-                       ("densenet_bc28 k=12", "DenseNet", lambda: densenet(28, 12, True, 0.5)),
-                       ("densenet22 k=12", "DenseNet", lambda: densenet(22, 12))]
-    full = [("resnet20", "ResNet", lambda: create("resnet20")), ("resnet56", "ResNet", lambda: create("resnet56")),
-            ("resnet110", "ResNet", lambda: create("resnet110")), ("densenet40", "DenseNet", lambda: create("densenet40")),
-            ("densenet_bc100", "DenseNet", lambda: create("densenet_bc100"))]
-    return lesson.pick(small, default, full)
+# ----- 3. accuracy per parameter: a DenseNet and a ResNet of the same size, paired over seeds -----
+# (label, builder) of the DenseNet and the ResNet compared in each mode: within 1% of each other in parameters
+# (densenet13 k=12: 76,018; resnet8: 75,290) or, in --full, the DenseNet-BC with fewer (769,162 vs 853,018).
+SMALL = (("densenet13 k=12", lambda: densenet(13, 12)), ("resnet8", lambda: resnet(8)))
+PAIRS = {"quick": SMALL, "default": SMALL, "reference": SMALL,
+         "full": (("densenet_bc100", lambda: create("densenet_bc100")), ("resnet56", lambda: create("resnet56")))}
+# pixels, training images (None: all 5,085 of the local copy), epochs, seeds
+SETTINGS = {"quick": (8, 256, 1, 2), "default": (8, None, 4, 3), "reference": (8, None, 8, 3),
+            "full": (32, None, 40, 3)}
+# Feature reuse needs weights that move: the same DenseNet on few images for many steps (batch 32, lr 0.1).
+REUSE_SETTINGS = {"quick": (8, 128, 2, 2), "default": (8, 500, 24, 3), "reference": (8, 500, 48, 3),
+                  "full": (32, None, 40, 3)}
+REFERENCE = "ch06_dense_vs_resnet"
 
 
-def compare(lesson):
-    size, subset, epochs = lesson.pick((16, 256, 1), (16, 3000, 2), (32, None, 40))
-    x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
+def describe(setting, batch=64):
+    size, subset, epochs, seeds = setting
+    steps = epochs * -(-(subset or 5085) // batch)
+    return f"{seeds} seeds x {epochs} epoch(s) ({steps:,} steps), {subset or 5085:,} images at {size}x{size} px"
+
+
+def early_share(maps):
+    """How much the deepest layer of each block (the transition, in the last block its last layer) draws on
+    the early half of its sources: mean over those sources / mean over all its sources (1 = as much as on
+    any source, 0 = nothing), averaged over the blocks."""
+    shares = []
+    for matrix in maps:
+        row = matrix[-1][~np.isnan(matrix[-1])]
+        shares.append(row[: len(row) // 2].mean() / row.mean())
+    return float(np.mean(shares))
+
+
+def shape_spread(maps, initial=None):
+    """RMS over all (source, target) pairs of the log of each pair's mean |w| relative to its row (target),
+    in %: how uneven the heat map is. With `initial`, the same for the ratio trained / initial: how far
+    training reshaped the map."""
+    logs = []
+    for b, matrix in enumerate(maps):
+        log = np.log(matrix if initial is None else matrix / initial[b])
+        logs.append((log - np.nanmean(log, axis=1, keepdims=True))[~np.isnan(log)])
+    return float(100 * np.sqrt(np.mean(np.concatenate(logs) ** 2)))
+
+
+def seed_data(setting, seed):
+    """The training images of one seed (a class-balanced subset, or all) and the test images, at the
+    setting's resolution."""
+    size, subset, _, _ = setting
+    x, y, x_test, y_test = minidl.data.cifar10(verbose=False)
+    keep = minidl.data.balanced_subset(y, subset, seed) if subset else np.arange(len(y))
+    x, y = x[keep], y[keep]
     if size != 32:
-        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
-    print(f"3. Training on {len(y)} images at {size}x{size} px for {epochs} epoch(s) (batch 64, SGD lr 0.05, cosine, "
-          f"weight decay 5e-4); test on {len(yt)} images.\n")
-    results, rows = [], []
-    for label, family, build in contenders(lesson):
-        minidl.manual_seed(lesson.seed)
+        x, x_test = _lesson.low_resolution(x, size), _lesson.low_resolution(x_test, size)
+    return x, y, x_test, y_test
+
+
+def train_pair(lesson, setting):
+    """Train the DenseNet and the ResNet of this mode for every seed: per seed the same training images, the
+    same batches and the same recipe (the initial weights cannot match: the networks differ)."""
+    size, _, epochs, n_seeds = setting
+    (dense_label, build_dense), (res_label, build_res) = PAIRS[lesson.mode]
+    print(f"3. {dense_label} against {res_label}: {describe(setting)}, batch 64, SGD lr 0.05 cosine, weight decay "
+          f"5e-4, augmentation {'on' if size == 32 else 'off'}; the same images and batches for both per seed.\n")
+    runs = {label: {"params": 0, "test_acc": [], "train_acc": [], "seconds": []} for label in (dense_label, res_label)}
+    for seed in range(lesson.seed, lesson.seed + n_seeds):
+        data = seed_data(setting, seed)
+        for label, build in ((dense_label, build_dense), (res_label, build_res)):
+            minidl.manual_seed(seed)
+            model = build()
+            history = minidl.train(model, data=data, epochs=epochs, batch_size=64, lr=0.05, schedule="cosine",
+                                   augment=size == 32, seed=seed, progress=False, device=lesson.device)
+            run = runs[label]
+            run["params"] = count(model)
+            run["test_acc"].append(100 * history.final["test_acc"])
+            run["train_acc"].append(100 * history.final["train_acc"])
+            run["seconds"].append(sum(history.column("seconds")))
+        print(f"  seed {seed}: " + ", ".join(f"{label} {runs[label]['test_acc'][-1]:.1f}%" for label in runs),
+              flush=True)
+    return {"setting": describe(setting), "seeds": list(range(lesson.seed, lesson.seed + n_seeds)),
+            "test_images": len(data[3]), "dense": dense_label, "resnet": res_label, "runs": runs}
+
+
+def train_reuse(lesson, setting):
+    """Train the DenseNet alone on few images for many steps, so that its weights move, and keep its
+    feature-reuse maps (mean |w| per source and target) at initialisation and after training, per seed."""
+    size, _, epochs, n_seeds = setting
+    label, build = PAIRS[lesson.mode][0]
+    print(f"4. Feature reuse in {label}: {describe(setting, 32)}, batch 32, SGD lr 0.1 cosine, weight decay 5e-4; "
+          "mean |w| from each source to each target layer of a dense block (Huang et al. [huang2017], Fig. 5), "
+          "at initialisation and after training.\n")
+    maps = {"initial": [], "trained": []}
+    for seed in range(lesson.seed, lesson.seed + n_seeds):
+        minidl.manual_seed(seed)
         model = build()
-        before = [analysis.feature_reuse(stage) for stage in model.stages] if family == "DenseNet" else None
-        history = minidl.train(model, data=(x, y, xt, yt), epochs=epochs, batch_size=64, lr=0.05,
-                               augment=lesson.mode == "full", seed=lesson.seed, progress=False, device=lesson.device)
-        results.append((label, family, count(model), history.final["test_acc"], model, before))
-        rows.append([label, f"{count(model):,}", f"{100 * history.final['train_acc']:.1f}",
-                     f"{100 * history.final['test_acc']:.1f}", f"{sum(history.column('seconds')):.0f}"])
-    lesson.table(["network", "parameters", "train acc %", "test acc %", "train s"], rows,
-                 title="Parameters against accuracy (same data, epochs and recipe)")
-    best = {fam: max((r for r in results if r[1] == fam), key=lambda r: r[3]) for fam in ("ResNet", "DenseNet")}
-    p = float(np.mean([r[3] for r in results]))
-    se = 100 * math.sqrt(p * (1 - p) / len(yt))
-    gap = 100 * (best["DenseNet"][3] - best["ResNet"][3])
-    lesson.say(f"Best DenseNet: {best['DenseNet'][0]} ({100 * best['DenseNet'][3]:.1f}%, {best['DenseNet'][2]:,} params); "
-               f"best ResNet: {best['ResNet'][0]} ({100 * best['ResNet'][3]:.1f}%, {best['ResNet'][2]:,} params); "
-               f"gap {gap:+.1f} points, test noise one s.e. = {se:.1f} points.")
-    if lesson.mode == "quick" or abs(gap) < 2 * 1.96 * se:
-        lesson.say("The gap is within test-set noise (or the run is a --quick one): no ranking of the families "
-                   "follows from it. Huang et al. [huang2017] find DenseNet-BC more accurate per parameter after "
-                   "300 epochs.")
-    else:
-        lesson.say(f"{'DenseNet' if gap > 0 else 'ResNet'} is ahead by more than twice the test noise in this "
-                   "short, single-seed run.")
-    plt = lesson.pyplot()
-    if plt:
-        fig, ax = plt.subplots(figsize=(7, 4.4))
-        for family, marker, offset in (("ResNet", "o", (6, -12)), ("DenseNet", "s", (6, 6))):
-            pts = sorted((r[2], 100 * r[3], r[0]) for r in results if r[1] == family)
-            ax.errorbar([q[0] for q in pts], [q[1] for q in pts], yerr=1.96 * se, marker=marker, capsize=3,
-                        label=family)
-            for params, acc, label in pts:
-                ax.annotate(label, (params, acc), textcoords="offset points", xytext=offset, fontsize="small")
-        ax.set_xscale("log")
-        ax.set(xlabel="parameters", ylabel="test accuracy (%)",
-               title=f"Accuracy vs parameters, {epochs} epoch(s) on {len(y)} images (bars: 95% test noise)")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend()
-        lesson.figure(fig, "params_vs_accuracy.png")
-    return [r for r in results if r[1] == "DenseNet"]
+        maps["initial"].append([analysis.feature_reuse(stage).matrix.tolist() for stage in model.stages])
+        history = minidl.train(model, data=seed_data(setting, seed), epochs=epochs, batch_size=32, lr=0.1,
+                               schedule="cosine", augment=size == 32, seed=seed, progress=False, device=lesson.device)
+        maps["trained"].append([analysis.feature_reuse(stage).matrix.tolist() for stage in model.stages])
+        print(f"  seed {seed}: train acc {100 * history.final['train_acc']:.1f}%, test acc "
+              f"{100 * history.final['test_acc']:.1f}%", flush=True)
+    return {"setting": describe(setting, 32), "seeds": list(range(lesson.seed, lesson.seed + n_seeds)),
+            "dense": label, "maps": maps}
 
 
-# ----- 4. feature reuse -----
-def reuse(lesson, dense_results):
-    label, _, _, _, model, before = max(dense_results, key=lambda r: len(r[4].stages[0]))
-    after = [analysis.feature_reuse(stage) for stage in model.stages]
-    rows, changes = [], []
-    for b, (init, trained) in enumerate(zip(before, after)):
-        change = 100 * (trained.matrix / init.matrix - 1)  # % change of mean |w| per (target, source) pair
-        changes.append(change)
-        normalized = trained.row_normalized()
-        valid = ~np.isnan(normalized)
-        rows.append([b + 1, f"{100 * float(np.mean(normalized[valid] >= 0.5)):.0f}%", float(np.nanmean(change[:, 0])),
-                     float(np.nanmean(np.diagonal(change))), float(np.nanmean(change)), float(np.nanstd(change))])
-    lesson.table(["dense block", "pairs >= 0.5 of row max", "change % from block input", "from the layer just before",
-                  "all pairs", "sd over pairs"], rows,
-                 title=f"4. Feature reuse in {label}: mean |w| from each source to each target layer (the transition "
-                       "counts as the last target); change of each pair through training")
-    spread = max(r[5] for r in rows)
-    lesson.say(f"Largest spread of the per-pair changes: {spread:.1f}%. "
-               + ("Training has barely moved the weights from their (uniform) initialisation, so the heat map still "
-                  "shows the initialisation, not learned reuse (Huang et al. trained 300 epochs)." if spread < 5 else
-                  "Training has reshaped the connections: the lower row of the figure shows which sources each "
-                  "layer came to read more (red) or less (blue)."))
+def as_arrays(maps):
+    """JSON lists (seed -> block -> rows) back to NumPy, with NaN where a layer cannot read a source."""
+    return [[np.array(m, dtype=np.float64) for m in seed] for seed in maps]
+
+
+def whose(reference):
+    """What a verdict's measure adds when it rests on a committed reference run."""
+    return " (reference run)" if reference else ""
+
+
+def report_pair(lesson, results, title, reference=None):
+    """Accuracy table and the paired verdict on accuracy per parameter."""
+    runs, dense, res = results["runs"], results["dense"], results["resnet"]
+    rows = [[label, f"{r['params']:,}", f"{np.mean(r['train_acc']):.1f}", f"{np.mean(r['test_acc']):.1f}",
+             ", ".join(f"{a:.1f}" for a in r["test_acc"]), f"{np.mean(r['seconds']):.0f}"] for label, r in runs.items()]
+    lesson.table(["network", "parameters", "train acc % (mean)", "test acc % (mean)", "test acc % per seed",
+                  "train s per run"], rows, title=f"{title}: {results['setting']}")
+    diff = analysis.paired_interval(runs[dense]["test_acc"], runs[res]["test_acc"])
+    lesson.verdicts.effect("DenseNet: more accuracy per parameter than ResNet",
+                           f"test accuracy {dense} ({runs[dense]['params']:,} params) - {res} "
+                           f"({runs[res]['params']:,}), points, paired by seed" + whose(reference), diff,
+                           results["setting"], above=0.0, reference=reference)
+    lesson.say(f"{dense} - {res}: {diff.value:+.1f} points, 95% interval "
+               + (f"[{diff.low:+.1f}, {diff.high:+.1f}]" if diff.low is not None else "unknown (one seed)")
+               + f" over {diff.n} paired seeds; the DenseNet took {np.mean(runs[dense]['seconds']):.0f} s per run, "
+               f"the ResNet {np.mean(runs[res]['seconds']):.0f} s.\n")
+
+
+def report_reuse(lesson, results, title, reference=None):
+    """The heat map's two measures, fixed before the runs, per seed. (1) Did training reshape the map by more
+    than the unevenness its random start already has? If not, the map shows the initialisation, and (2) the
+    share of weight the deepest layers keep on early sources says nothing about learned reuse: the reuse
+    verdict is then "not shown at this budget" whatever (2) is."""
+    initial, trained = as_arrays(results["maps"]["initial"]), as_arrays(results["maps"]["trained"])
+    spread0 = [shape_spread(i) for i in initial]
+    moved = [shape_spread(t, i) for t, i in zip(trained, initial)]
+    share0, share = [early_share(i) for i in initial], [early_share(t) for t in trained]
+    rows = [[seed, f"{a:.1f}", f"{b:.1f}", f"{c:.2f}", f"{d:.2f}"]
+            for seed, a, b, c, d in zip(results["seeds"], spread0, moved, share0, share)]
+    lesson.table(["seed", "unevenness of the initial map %", "reshaped by training %", "early share at init",
+                  "early share trained"], rows,
+                 title=f"{title}: mean |w| maps of {results['dense']} ({results['setting']}); early share: weight of "
+                       "each block's deepest layer on its early half of sources / on all (1 = even)")
+    budget = results["setting"]
+    reshaped = analysis.paired_interval(moved, spread0)
+    moved_row = lesson.verdicts.effect(
+        "training reshapes the DenseNet heat map beyond its random start", "RMS reshaping of the row-normalised "
+        "mean |w| map by training - its initial RMS unevenness, % points" + whose(reference), reshaped, budget,
+        above=0.0, reference=reference)
+    reuse_row = lesson.verdicts.effect(
+        "DenseNet reuses early features (Huang et al. 2017 Fig. 5 heat map)", "early share of |w| of each block's "
+        "deepest layer after training (1 = even; > 0.5 = reuse; decided only if the map was reshaped)"
+        + whose(reference),
+        analysis.mean_interval(share), budget, above=0.5, reference=reference)
+    if moved_row["verdict"] != _verdicts.SHOWN:
+        reuse_row["verdict"] = _verdicts.NOT_SHOWN
+    verdict = moved_row["verdict"]
+    lesson.say(f"Training reshaped the map by {np.mean(moved):.1f}% (RMS over pairs) against an unevenness of "
+               f"{np.mean(spread0):.1f}% at initialisation: "
+               + (f"the heat map shows learned structure, and the deepest layers keep {np.mean(share):.2f} of their "
+                  "average weight on early sources." if verdict == _verdicts.SHOWN else
+                  "less than its random start's own unevenness, so the heat map still shows that start."
+                  if verdict == _verdicts.CONTRADICTED else
+                  "not clearly more than its random start's own unevenness (the interval includes 0), so the heat "
+                  "map cannot yet be read as learned reuse.") + " (Huang et al. trained 300 epochs.)\n")
+
+
+def plot_pair(lesson, panels):
+    """Per-seed accuracies of the DenseNet and the ResNet (paired lines), this run and the reference."""
     plt = lesson.pyplot()
-    if plt:
-        fig, axes = plt.subplots(2, len(after), figsize=(4.6 * len(after), 8.4))
-        limit = max(float(np.nanmax(np.abs(c))) for c in changes)
-        for b, (trained, change) in enumerate(zip(after, changes)):
-            n = change.shape[0]
-            targets = [str(t) for t in range(1, n)] + (["T"] if b < len(after) - 1 else [str(n)])
-            for row, (values, cmap, low, high, what) in enumerate(
-                    ((trained.row_normalized(), "magma", 0, 1, "mean |w| / row max"),
-                     (change, "RdBu_r", -limit, limit, "change since init (%)"))):
-                ax = axes[row, b]
-                image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=low, vmax=high)
-                ax.set_xticks(range(n), ["in"] + [str(s) for s in range(1, n)], fontsize="small")
-                ax.set_yticks(range(n), targets, fontsize="small")
-                ax.set(xlabel="source layer (in = block input)", ylabel="target layer (T = transition)",
-                       title=f"block {b + 1}: {what}")
-                fig.colorbar(image, ax=ax, shrink=0.8)
-        fig.suptitle(f"Feature reuse in the trained {label}")
-        lesson.figure(fig, "feature_reuse.png")
+    if not plt:
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False)
+    for ax, (title, results) in zip(axes[0], panels):
+        labels = [results["dense"], results["resnet"]]
+        accs = np.array([results["runs"][label]["test_acc"] for label in labels])
+        for k in range(accs.shape[1]):
+            ax.plot([0, 1], accs[:, k], marker="o", color="0.6", label="one seed (same images, same batches)"
+                    if k == 0 else None)
+        ax.plot([0, 1], accs.mean(axis=1), marker="s", color="C3", linewidth=2, label="mean")
+        ax.set_xticks([0, 1], [f"{label}\n{results['runs'][label]['params']:,} params" for label in labels])
+        ax.set_xlim(-0.4, 1.4)
+        ax.set(ylabel="test accuracy (%)", title=f"{title}\n{results['setting']}")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize="small")
+    fig.suptitle("A DenseNet and a ResNet of the same size, paired by seed")
+    lesson.figure(fig, "params_vs_accuracy.png")
+
+
+def plot_reuse(lesson, panels):
+    """First seed's maps: trained mean |w| divided by each row's largest (Huang et al.'s shading), and each
+    pair's change since initialisation (%), for this run and, if committed, the reference run."""
+    plt = lesson.pyplot()
+    if not plt:
+        return
+    rows = []
+    for title, results in panels:
+        initial, trained = as_arrays(results["maps"]["initial"])[0], as_arrays(results["maps"]["trained"])[0]
+        rows.append((f"{title}: |w| / row max", [t / np.nanmax(t, axis=1, keepdims=True) for t in trained],
+                     "magma", 0, 1))
+        change = [100 * (t / i - 1) for t, i in zip(trained, initial)]
+        limit = max(float(np.nanmax(np.abs(c))) for c in change)
+        rows.append((f"{title}: change since init %", change, "RdBu_r", -limit, limit))
+    fig, axes = plt.subplots(len(rows), 3, figsize=(12.5, 3.6 * len(rows)), squeeze=False)
+    for r, (what, maps, cmap, low, high) in enumerate(rows):
+        for b, matrix in enumerate(maps):
+            n = matrix.shape[0]
+            ax = axes[r, b]
+            image = ax.imshow(np.ma.masked_invalid(matrix), cmap=cmap, vmin=low, vmax=high)
+            ax.set_xticks(range(n), ["in"] + [str(s) for s in range(1, n)], fontsize="small")
+            ax.set_yticks(range(n), [str(t) for t in range(1, n)] + (["T"] if b < 2 else [str(n)]), fontsize="small")
+            ax.set(xlabel="source (in = block input)", ylabel="target (T = transition)")
+            ax.set_title(f"{what}, block {b + 1}", fontsize="small")
+            fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle("Feature reuse: mean |w| from each source to each target layer (first seed)")
+    lesson.figure(fig, "feature_reuse.png")
+
+
+def experiments(lesson):
+    results = {"pair": train_pair(lesson, SETTINGS[lesson.mode]),
+               "reuse": train_reuse(lesson, REUSE_SETTINGS[lesson.mode])}
+    if lesson.mode == "reference":
+        lesson.save_reference(REFERENCE, results)
+    name = "this run" if lesson.mode != "reference" else "reference run"
+    reference = lesson.reference(REFERENCE) if lesson.mode in ("quick", "default") else None
+    path = _reference.relative_path(REFERENCE)
+    panels = [(name, results)] + ([("reference run (--reference)", reference["results"])] if reference else [])
+    report_pair(lesson, results["pair"], f"3. Accuracy per parameter, {name}")
+    if reference:
+        report_pair(lesson, reference["results"]["pair"], f"Reference run ({path}, {reference['date']}, "
+                    f"{reference['wall_seconds'] / 60:.0f} min on {reference['threads']} thread(s))", path)
+    plot_pair(lesson, [(title, r["pair"]) for title, r in panels])
+    report_reuse(lesson, results["reuse"], f"4. Feature reuse, {name}")
+    if reference:
+        report_reuse(lesson, reference["results"]["reuse"], "Reference run", path)
+    plot_reuse(lesson, [(title, r["reuse"]) for title, r in panels])
 
 
 def main():
     lesson = _lesson.Lesson(6, "Dense networks")
-    anatomy(lesson)
-    variants(lesson)
-    dense = compare(lesson)
-    reuse(lesson, dense)
+    if lesson.mode != "reference":  # the reference run is the training alone
+        anatomy(lesson)
+        variants(lesson)
+    experiments(lesson)
     if lesson.mode == "quick":
         lesson.say("(--quick trains 256 images for one epoch: too small for any accuracy conclusion.)")
     lesson.done()

@@ -4,17 +4,21 @@ networks (HO-ResNet, Luo et al. 2021 [luo2021], docs/references.md).
 
 The chapter (1) shows that the zoo's RK block with Euler's tableau IS the ResNet unit, (2) prints the
 tableaux the blocks are built from, (3) measures the order of accuracy of that very block code on two real
-ODEs, (4) trains Euler, midpoint and RK4 networks with equal parameter counts and (5) compares fixed,
-learned and decaying RK factors. --full trains 32x32 images, all training data, 30 epochs with augmentation.
+ODEs, (4) trains Euler and RK4 networks with the same weights, the same start and the same batches over
+3 seeds at 8x8 px and (5) in --quick and --full, trains RK4 with learned and decaying factors. --reference
+trains Euler and RK4 twice as long (lessons/reference/ch07_rk_training.json); --full trains Euler, midpoint
+and RK4 on 32x32 images for 30 epochs with augmentation.
 """
 
+import hashlib
 import math
 
 import numpy as np
 
 import _lesson
+import _reference
 import minidl
-from minidl import nn
+from minidl import analysis, nn
 from minidl.models import BasicBlock, RKBlock, create, get_tableau, list_tableaux
 from minidl.models.tableaux import TABLEAUX
 
@@ -128,7 +132,12 @@ def order_of_accuracy(lesson):
     err_rows = [[n] + [results[p, m][1][i] for p in PROBLEMS for m in METHODS] for i, n in enumerate(steps)]
     lesson.table(["steps"] + [f"{m[:6]} {'lin' if p.startswith('linear') else 'log'}" for p in PROBLEMS
                               for m in METHODS], err_rows, title="global error |x_N - x(T)| (lin = linear, log = logistic)")
-    close = all(abs(results[p, m][2] - get_tableau(m).order) < 0.5 for p in PROBLEMS for m in METHODS)
+    gaps = [abs(results[p, m][2] - get_tableau(m).order) for p in PROBLEMS for m in METHODS]
+    close = all(gap < 0.5 for gap in gaps)  # NaN (no slope) fails too
+    lesson.verdicts.exact("an RK block has its tableau's order", "largest |fitted slope - order p| over "
+                          f"{len(METHODS)} tableaux x {len(PROBLEMS)} ODEs (holds if < 0.5)",
+                          max(gap if math.isfinite(gap) else 99.0 for gap in gaps), close,
+                          f"{len(steps)} step counts {steps[0]}..{steps[-1]}, float64", n=len(gaps))
     lesson.say("Every fitted slope is within 0.5 of the method's order: the network block IS an order-p integrator."
                if close else "Some fitted slopes differ from the theoretical order by 0.5 or more (see the table);"
                " the step range may not reach the asymptotic regime for them.")
@@ -147,26 +156,65 @@ def order_of_accuracy(lesson):
         lesson.figure(fig, "ode_order.png")
 
 
-# ----- 4 and 5. training: equal parameters, fixed/learned/decaying factors -----
-def train_runs(lesson):
-    size, subset, epochs = lesson.pick((16, 384, 1), (16, 5085, 2), (32, None, 30))
-    x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
+# ----- 4 and 5. training: Euler vs higher-order stacking at equal parameters, paired over seeds -----
+SCHEMES = {"Euler": "resnet26", "midpoint": "midpoint_resnet26", "RK4": "rk4_resnet26"}
+REFERENCE = "ch07_rk_training"
+# The settings of the training runs: pixels, training images (None: all), epochs, seeds, schemes, and the RK4
+# factor modes trained for the first seed only (section 5). --reference: the same recipe, twice as long.
+SETTINGS = {"quick": (8, 384, 1, 2, ("Euler", "RK4"), ("learn", "decay")),
+            "default": (8, None, 3, 3, ("Euler", "RK4"), ()),
+            "reference": (8, None, 6, 3, ("Euler", "RK4"), ()),
+            "full": (32, None, 30, 3, ("Euler", "midpoint", "RK4"), ("learn", "decay"))}
+
+
+def describe(setting):
+    size, subset, epochs, seeds, schemes, _ = setting
+    return f"{seeds} seeds x {epochs} epoch(s), {subset or 5085:,} images at {size}x{size} px"
+
+
+def initial_weights(model):
+    """A fingerprint of a model's initial parameters (their bytes, in order)."""
+    return hashlib.sha256(b"".join(p.data.tobytes() for p in model.parameters())).hexdigest()
+
+
+def train_runs(lesson, setting):
+    """Train every scheme for every seed: the same seed gives the same training images, the same batches and
+    (the three nets create the same parameters in the same order) the same initial weights, so each seed
+    is a paired comparison. Returns per-scheme lists (one entry per seed) and the trained RK4 factors."""
+    size, subset, epochs, n_seeds, schemes, factor_modes = setting
+    print(f"4-5. Training {', '.join(schemes)} ({describe(setting)}), batch 64, SGD lr 0.05 cosine, weight decay "
+          f"5e-4, augmentation {'on' if size == 32 else 'off'}.\n")
+    x_all, y_all, x_test, y_test = minidl.data.cifar10(verbose=False)
     if size != 32:
-        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
-    runs = [("resnet26 (Euler)", "resnet26", {}), ("midpoint_resnet26", "midpoint_resnet26", {}),
-            ("rk4_resnet26 fixed", "rk4_resnet26", {}), ("rk4_resnet26 learn", "rk4_resnet26", {"factors": "learn"}),
-            ("rk4_resnet26 decay", "rk4_resnet26", {"factors": "decay"})]
-    print(f"4-5. Training on {len(y)} CIFAR-10 images at {size}x{size} px, {epochs} epoch(s), batch 64, SGD lr 0.05 "
-          f"cosine, weight decay 5e-4, augmentation {'on' if lesson.mode == 'full' else 'off'}; test on {len(yt)}.\n")
-    results = {}
-    for label, name, options in runs:
-        minidl.manual_seed(lesson.seed)
-        model = create(name, **options)
-        history = minidl.train(model, data=(x, y, xt, yt), epochs=epochs, batch_size=64, lr=0.05, schedule="cosine",
-                               augment=lesson.mode == "full", seed=lesson.seed, progress=False, device=lesson.device)
-        factors = sum(p.numel() for n, p in model.named_parameters() if ".factors." in n)
-        results[label] = (model, history, (sum(p.numel() for p in model.parameters()) - factors, factors))
-    return results, len(yt)
+        x_all, x_test = _lesson.low_resolution(x_all, size), _lesson.low_resolution(x_test, size)
+    runs = {scheme: {"test_acc": [], "train_acc": [], "curve": [], "seconds": []} for scheme in schemes}
+    fingerprints, weights, factors = set(), set(), {}
+    for seed in range(lesson.seed, lesson.seed + n_seeds):
+        keep = minidl.data.balanced_subset(y_all, subset, seed) if subset else np.arange(len(y_all))
+        data = (x_all[keep], y_all[keep], x_test, y_test)
+        jobs = [(scheme, "fixed") for scheme in schemes]
+        jobs += [("RK4", mode) for mode in factor_modes] if seed == lesson.seed else []
+        for scheme, mode in jobs:
+            minidl.manual_seed(seed)
+            model = create(SCHEMES[scheme], **({} if mode == "fixed" else {"factors": mode}))
+            if mode == "fixed":
+                fingerprints.add(initial_weights(model))
+                weights.add(sum(p.numel() for n, p in model.named_parameters() if ".factors." not in n))
+            history = minidl.train(model, data=data, epochs=epochs, batch_size=64, lr=0.05, schedule="cosine",
+                                   augment=size == 32, seed=seed, progress=False, device=lesson.device)
+            if mode != "fixed":
+                factors[mode] = trained_factors(model)
+                continue
+            run = runs[scheme]
+            run["test_acc"].append(100 * history.final["test_acc"])
+            run["train_acc"].append(100 * history.final["train_acc"])
+            run["curve"].append([100 * a for a in history.column("test_acc")])
+            run["seconds"].append(sum(history.column("seconds")))
+        print(f"  seed {seed}: " + ", ".join(f"{s} {runs[s]['test_acc'][-1]:.1f}%" for s in schemes), flush=True)
+    same_start = len(fingerprints) == n_seeds  # one initial state per seed, shared by the schemes
+    return {"setting": describe(setting), "seeds": list(range(lesson.seed, lesson.seed + n_seeds)),
+            "test_images": len(y_test), "weights": sorted(weights), "same_initial_weights": same_start,
+            "schemes": runs, "factors": factors}
 
 
 def as_float(factor):
@@ -174,64 +222,97 @@ def as_float(factor):
     return factor.item() if isinstance(factor, minidl.Tensor) else float(factor)
 
 
-def report_training(lesson, results, n_test):
-    rows = [[label, sum(params), f"{100 * h.final['train_acc']:.1f}", f"{100 * h.final['test_acc']:.1f}",
-             f"{sum(h.column('seconds')):.0f}"] for label, (_, h, params) in results.items()]
-    lesson.table(["network", "parameters", "train acc %", "test acc %", "train s"], rows,
-                 title="4-5. Equal parameters: Euler (ResNet) vs midpoint vs RK4 stacking, and RK4's factor modes")
-    accs = {label: h.final["test_acc"] for label, (_, h, _) in results.items()}
-    p = float(np.mean(list(accs.values())))
-    se = 100 * math.sqrt(p * (1 - p) / n_test)
-    spread = 100 * (max(accs.values()) - min(accs.values()))
-    weights = {label: count for label, (_, _, count) in results.items()}
-    lesson.say(f"Convolution/BN/classifier weights: {', '.join(sorted({f'{w:,}' for w, _ in weights.values()}))} "
-               f"({'identical' if len({w for w, _ in weights.values()}) == 1 else 'NOT identical'} across the five "
-               f"networks); RK factors that are Parameters: "
-               f"{', '.join(f'{label} {f}' for label, (_, f) in weights.items() if f)}.")
-    lesson.say(f"Test-set sampling noise alone: one standard error = {se:.1f} points at {100 * p:.0f}% accuracy on "
-               f"{n_test} images; seed-to-seed variation adds more. The spread between runs is {spread:.1f} points.")
-    if spread < 2 * 1.96 * se:
-        lesson.say("That spread is within the noise: this run cannot rank the stacking schemes (HO-ResNet reports "
-                   "about +2 points for higher-order stacking after full training [luo2021]).")
-    else:
-        best = max(accs, key=accs.get)
-        lesson.say(f"{best} is best by more than twice the test noise in this run (one seed only).")
-    factor_rows = []
-    for label, (model, _, _) in results.items():
-        if not label.startswith("rk4"):
+def trained_factors(model):
+    """a_ij and b_i of the first RK block (first stage of the net)."""
+    block = model.stages[0][0]
+    rows, weights = block.factors()
+    return {"a": [as_float(w) for row in rows for _, w in row], "b": [as_float(w) for _, w in weights],
+            "b_tableau": list(block.factors.b_init)}
+
+
+def report_training(lesson, results, title, reference=None):
+    """The per-scheme table, the paired differences to Euler and their verdicts (`reference`: the file the
+    results come from, if they are a committed reference run)."""
+    runs = results["schemes"]
+    rows = [[scheme, f"{np.mean(r['train_acc']):.1f}", f"{np.mean(r['test_acc']):.1f}",
+             ", ".join(f"{a:.1f}" for a in r["test_acc"]), f"{np.mean(r['seconds']):.0f}"]
+            for scheme, r in runs.items()]
+    lesson.table(["scheme", "train acc % (mean)", "test acc % (mean)", "test acc % per seed", "train s per run"],
+                 rows, title=f"{title}: {results['setting']}")
+    lesson.say(f"Weights (conv/BN/classifier): {', '.join(f'{w:,}' for w in results['weights'])} "
+               f"({'identical' if len(results['weights']) == 1 else 'NOT identical'} across the schemes); initial "
+               f"weights {'identical' if results['same_initial_weights'] else 'NOT identical'} for the same seed.")
+    for scheme in runs:
+        if scheme == "Euler":
             continue
-        block = model.stages[0][0]
-        rows_a, weights = block.factors()
-        b = [as_float(w) for _, w in weights]
-        a = [as_float(w) for row in rows_a for _, w in row]
-        init = block.factors.b_init
-        factor_rows.append([label, ", ".join(f"{v:.3f}" for v in a), ", ".join(f"{v:.3f}" for v in b),
-                            max(abs(v - w) for v, w in zip(b, init))])
-    lesson.table(["network", "a_21, a_32, a_43", "b_1..b_4", "max |b - tableau b|"], factor_rows,
-                 title="RK4 factors of the first RK block (first stage of the net) after training (tableau: a = 0.5, 0.5, 1; b = 1/6, 1/3, 1/3, 1/6)")
+        diff = analysis.paired_interval(runs[scheme]["test_acc"], runs["Euler"]["test_acc"])
+        lesson.verdicts.effect("higher-order stacking beats Euler at equal parameters",
+                               f"test accuracy {scheme} - Euler (resnet26 weights), points, paired by seed"
+                               + (" (reference run)" if reference else ""), diff, results["setting"], above=0.0,
+                               reference=reference)
+        lesson.say(f"{scheme} - Euler: {diff.value:+.1f} points, 95% interval "
+                   + (f"[{diff.low:+.1f}, {diff.high:+.1f}]" if diff.low is not None else "unknown (one seed)")
+                   + f" over {diff.n} paired seeds.")
+    print()
+
+
+def report_factors(lesson, factors):
+    rows = [[f"rk4_resnet26 {mode}", ", ".join(f"{v:.3f}" for v in f["a"]), ", ".join(f"{v:.3f}" for v in f["b"]),
+             max(abs(v - w) for v, w in zip(f["b"], f["b_tableau"]))] for mode, f in factors.items()]
+    lesson.table(["network", "a_21, a_32, a_43", "b_1..b_4", "max |b - tableau b|"], rows,
+                 title="5. RK4 factors of the first RK block after training (tableau: a = 0.5, 0.5, 1; "
+                       "b = 1/6, 1/3, 1/3, 1/6)")
+
+
+def plot_training(lesson, panels):
+    """One panel per run set (the reader's, the reference): each seed's test accuracy across the schemes."""
     plt = lesson.pyplot()
-    if plt:
-        labels = list(results)
-        accs_pct = [100 * accs[label] for label in labels]
-        fig, ax = plt.subplots(figsize=(8, 4.4))
-        ax.bar(range(len(labels)), accs_pct, yerr=1.96 * se, capsize=5, color=["0.6", "C0", "C1", "C2", "C3"])
-        ax.set_xticks(range(len(labels)), [label.replace(" ", "\n", 1) for label in labels], fontsize="small")
-        ax.set(ylabel="test accuracy (%)", title=f"Equal-parameter networks after {len(results[labels[0]][1])} "
-                                                 "epoch(s) (error bars: 95% test-set noise)")
-        ax.axhline(10, color="k", linestyle=":", linewidth=1, label="chance (10%)")
-        ax.legend(loc="upper right")
-        ax.set_ylim(0, max(accs_pct) * 1.3 + 1)
+    if not plt:
+        return
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False)
+    for ax, (title, results) in zip(axes[0], panels):
+        schemes = list(results["schemes"])
+        accs = np.array([results["schemes"][s]["test_acc"] for s in schemes])  # (schemes, seeds)
+        for k, seed in enumerate(results["seeds"]):
+            ax.plot(range(len(schemes)), accs[:, k], marker="o", color="0.6", linewidth=1,
+                    label="one seed (same start, same batches)" if k == 0 else None)
+        ax.plot(range(len(schemes)), accs.mean(axis=1), marker="s", color="C3", linewidth=2, label="mean")
+        ax.set_xticks(range(len(schemes)), schemes)
+        ax.set_xlim(-0.4, len(schemes) - 0.6)
+        ax.set(ylabel="test accuracy (%)", title=f"{title}\n{results['setting']}")
         ax.grid(axis="y", alpha=0.3)
-        lesson.figure(fig, "rk_training.png")
+        ax.legend(fontsize="small")
+    fig.suptitle("The same resnet26 weights stacked as Euler, midpoint or RK4 steps")
+    lesson.figure(fig, "rk_training.png")
+
+
+def training(lesson):
+    setting = SETTINGS[lesson.mode]
+    results = train_runs(lesson, setting)
+    if lesson.mode == "reference":
+        lesson.save_reference(REFERENCE, results)
+    report_training(lesson, results, "4. Equal parameters, this run" if lesson.mode != "reference"
+                    else "4. Reference run")
+    panels = [("this run", results)]
+    reference = lesson.reference(REFERENCE) if lesson.mode in ("quick", "default") else None
+    if reference:
+        path = _reference.relative_path(REFERENCE)
+        report_training(lesson, reference["results"], f"Reference run ({path}, {reference['date']}, "
+                        f"{reference['wall_seconds'] / 60:.0f} min on {reference['threads']} thread(s))", path)
+        panels.append(("reference run (--reference)", reference["results"]))
+    factors = results["factors"] or (reference["results"]["factors"] if reference else {})
+    if factors:
+        report_factors(lesson, factors)
+    plot_training(lesson, panels)
 
 
 def main():
     lesson = _lesson.Lesson(7, "Runge-Kutta stacking")
-    euler_is_resnet(lesson)
-    print_tableaux(lesson)
-    order_of_accuracy(lesson)
-    results, n_test = train_runs(lesson)
-    report_training(lesson, results, n_test)
+    if lesson.mode != "reference":  # the reference run is the training alone
+        euler_is_resnet(lesson)
+        print_tableaux(lesson)
+        order_of_accuracy(lesson)
+    training(lesson)
     if lesson.mode == "quick":
         lesson.say("(--quick trains a few hundred images for one epoch: far too small to compare the schemes.)")
     lesson.done()

@@ -25,12 +25,15 @@ EXPECTED = {
         ["gradient_norms.png", "shattered_gradients.png", "lesion.png", "paths.png", "jacobian_spectra.png"]),
     "ch06_dense.py": (
         ["max |y[:, :16] - x| = 0.0", "densenet40   40  12          no      1   1,019,722       1,019,722",
-         "769,162         769,162", "Parameters against accuracy", "4. Feature reuse",
-         "too small for any accuracy conclusion"],
+         "769,162         769,162", "3. Accuracy per parameter, this run", "densenet13 k=12      76,018",
+         "resnet8      75,290", "4. Feature reuse, this run", "Verdicts of chapter 6 (quick mode)",
+         "DenseNet reuses early features", "too small for any accuracy conclusion"],
         ["params_vs_accuracy.png", "feature_reuse.png"]),
     "ch07_runge_kutta.py": (
         ["agree to the last bit (difference 0.0)", "1/6 1/3 1/3 1/6", "verner8",
-         "Every fitted slope is within 0.5 of the method's order", "366,938 (identical across the five networks)",
+         "Every fitted slope is within 0.5 of the method's order",
+         "366,938 (identical across the schemes); initial weights identical for the same seed",
+         "Verdicts of chapter 7 (quick mode)", "an RK block has its tableau's order", "5. RK4 factors",
          "far too small to compare the schemes"],
         ["ode_order.png", "rk_training.png"]),
     "ch08_loss_landscape.py": (
