@@ -401,7 +401,7 @@ def plot_gates_and_training(lesson, results, reference, data, epochs):
                         alpha=1.0 if tag == "this run" else 0.6,
                         label=f"{label}, {tag} (mean of {len(curves)} seed{'s' * (len(curves) > 1)})")
     ax_err.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance")
-    ax_err.set(xlabel="epoch (10 SGD steps at 1,200 images)", ylabel="training error, running average (%)",
+    ax_err.set(xlabel=f"epoch ({-(-len(data[1]) // 128)} SGD steps)", ylabel="training error, running average (%)",
                ylim=(0, 100), title=f"Training: {len(data[1]):,} images at {size}x{size}")
     ax_err.legend(fontsize=7)
     ax_err.grid(alpha=0.3)
@@ -434,8 +434,8 @@ def main():
     if lesson.mode == "reference":
         lesson.save_reference(REFERENCE, to_reference(results, data, epochs))
     else:
-        reference, reference_budget = reference_results(lesson)
-        if reference is not None and lesson.mode == "default":
+        reference, reference_budget = reference_results(lesson) if lesson.mode == "default" else (None, None)
+        if reference is not None:
             report_reference(lesson, reference, reference_budget)
         plot_gates_and_training(lesson, results, reference, data, epochs)
     lesson.done()
