@@ -186,6 +186,21 @@ def plot(lesson, runs):
     lesson.figure(fig, "landscape_2d.png")
 
 
+def show_reference(lesson):
+    """The committed reference run's table and verdict; returns {caption: (plan, results)} for the figures, or {}."""
+    saved = lesson.reference(REFERENCE)
+    if saved is None:
+        return {}
+    ref = saved["results"]
+    results = {int(s): r for s, r in ref["seeds"].items()}
+    interval = report(lesson, results, ref["plan"],
+                      f"3. Reference run ({_reference.relative_path(REFERENCE)}, made by --reference with this code): "
+                      f"depth {ref['plan']['depth']}, otherwise this run's design")
+    say_interval(lesson, interval, ref["plan"]["depth"])
+    verdict(lesson, ref["plan"], interval, ref["images"], reference=_reference.relative_path(REFERENCE))
+    return {f"reference (depth {ref['plan']['depth']})": (ref["plan"], results)}
+
+
 def main():
     lesson = _lesson.Lesson(8, "Loss landscapes")
     plan = design(lesson)
@@ -208,16 +223,7 @@ def main():
         lesson.say("(--quick uses one seed, a tiny grid, batch and training run: too coarse to judge smoothness.)")
     else:
         say_interval(lesson, interval, plan["depth"])
-        saved = lesson.reference(REFERENCE)
-        if saved is not None:
-            ref = saved["results"]
-            ref_results = {int(s): r for s, r in ref["seeds"].items()}
-            ref_interval = report(lesson, ref_results, ref["plan"],
-                                  f"3. Reference run ({_reference.relative_path(REFERENCE)}, made by --reference with "
-                                  f"this code): depth {ref['plan']['depth']}, otherwise this run's design")
-            say_interval(lesson, ref_interval, ref["plan"]["depth"])
-            verdict(lesson, ref["plan"], ref_interval, ref["images"], reference=_reference.relative_path(REFERENCE))
-            runs[f"reference (depth {ref['plan']['depth']})"] = (ref["plan"], ref_results)
+        runs.update(show_reference(lesson))
     plot(lesson, runs)
     lesson.done()
 
