@@ -16,8 +16,8 @@ quick:     plain56, highway56 (b_T=-6) and highway56 (b_T=-2), 128 images at 8x8
            code runs; its verdicts say "not shown").
 default:   the same three nets on 1,200 images at 8x8 for 4 epochs (40 SGD steps), seeds 0, 1, 2 (5 min), next to
            the reference run.
-reference: the default design for 10 epochs (100 steps), three seeds -> lessons/reference/ch04_highway_training.json
-           (about 30 minutes on one thread).
+reference: the default design for 8 epochs (80 steps), three seeds -> lessons/reference/ch04_highway_training.json
+           (about 15 minutes on two idle threads).
 full:      depth 110 at 32x32 on all the training images cifar10() finds, 30 epochs, crop + flip, three seeds (days
            on a CPU).
 """
@@ -134,7 +134,7 @@ def gates_at_init(lesson, batch, labels_of_batch):
 # 3. Training: a deep highway net against the plain net of the same depth, over several seeds
 # --------------------------------------------------------------------------------------------------
 REFERENCE = "ch04_highway_training"
-REFERENCE_EPOCHS = 10
+REFERENCE_EPOCHS = 8
 
 
 @dataclass
@@ -154,7 +154,7 @@ def run_labels(depth, gate_bias):
 
 def design(lesson):
     """Training images, resolution, epochs and seeds of this mode. Default: 8x8 images (half the cost of 16x16
-    per step) so that three seeds fit; --reference: the same design trained 2.5 times longer."""
+    per step) so that three seeds fit; --reference: the same design trained twice as long."""
     images, size, epochs, seeds = lesson.pick((128, 8, 2, 1), (1200, 8, 4, 3), (None, 32, 30, 3))
     if lesson.mode == "reference":
         epochs = REFERENCE_EPOCHS
