@@ -7,23 +7,33 @@ With b_T negative the unit starts close to the identity (carry), so a deep stack
 opens its gates as it learns. We check the formula and its limits, look at the gates at initialisation for
 several gate biases, and train a deep highway net against the plain net of the same depth (chapter 3's recipe).
 
-    python lessons/ch04_highway.py [--quick | --full] [--out DIR] [--seed N] [--device cpu|cuda]
+    python lessons/ch04_highway.py [--quick | --full | --reference] [--out DIR] [--seed N] [--device cpu|cuda]
 
-quick:   plain56 and highway56 trained on 128 images at 16x16 for 2 epochs (too small to compare them: it checks
-         that the code runs).
-default: plain56, highway56 and highway56 with gate bias -2 on 1,200 images at 16x16 for 8 epochs (5 min).
-full:    the same at depth 110 and 32x32 on all the training images cifar10() finds, 30 epochs, crop + flip.
+Every claim ends in a verdict (lesson.done()): paired over seeds (the nets of a seed start from the same random
+stream and see the same batches), with a 95% interval, shown only if the whole interval is on the predicted side.
+
+quick:     plain56, highway56 (b_T=-6) and highway56 (b_T=-2), 128 images at 8x8, 2 epochs, one seed (checks the
+           code runs; its verdicts say "not shown").
+default:   the same three nets on 1,200 images at 8x8 for 4 epochs (40 SGD steps), seeds 0, 1, 2 (5 min), next to
+           the reference run.
+reference: the default design for 8 epochs (80 steps), three seeds -> lessons/reference/ch04_highway_training.json
+           (about 15 minutes on two idle threads).
+full:      depth 110 at 32x32 on all the training images cifar10() finds, 30 epochs, crop + flip, three seeds (days
+           on a CPU).
 """
 
 import copy
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
 import _lesson
+import _reference
 import minidl
 from minidl import functional as F
 from minidl import nn
-from minidl.analysis import check_gradients, gate_statistics, gradient_flow
+from minidl.analysis import check_gradients, gate_statistics, gradient_flow, paired_interval
 from minidl.models import HighwayUnit
 from minidl.models.highway import default_gate_bias
 
@@ -86,11 +96,9 @@ def deep_net(lesson):
 # --------------------------------------------------------------------------------------------------
 # 2. Gate-bias initialisation: how open are the gates of a deep highway net at initialisation?
 # --------------------------------------------------------------------------------------------------
-def gates_at_init(lesson, rng, x_train, y_train):
-    """Gate activity and relative gradients at initialisation for several gate biases; returns the batch."""
+def gates_at_init(lesson, batch, labels_of_batch):
+    """Gate activity and relative gradients at initialisation for several gate biases, on one batch."""
     depth, gate_bias = deep_net(lesson)
-    chosen = rng.choice(len(y_train), lesson.pick(16, 64, 128), replace=False)
-    batch, labels_of_batch = x_train[chosen], y_train[chosen]
     not_gate = lambda name, module: isinstance(module, nn.Conv2d) and not name.endswith("gate")  # noqa: E731
     print(f"2. highway{depth} at initialisation ({(depth - 2) // 2} highway units), one batch of {len(batch)} images\n")
     rows = []
@@ -120,149 +128,316 @@ def gates_at_init(lesson, rng, x_train, y_train):
                f"{rows[-2][5]} at b = {gate_bias:g} and {rows[-1][5]} in plain{depth}; the gradient reaching each "
                f"transform H is T times the gradient of the unit's output, and their median relative gradient goes "
                f"from {rows[0][6]} to {rows[-2][6]} (plain{depth}: {rows[-1][6]}).\n")
-    return batch
 
 
 # --------------------------------------------------------------------------------------------------
-# 3. Training: a deep highway net against the plain net of the same depth
+# 3. Training: a deep highway net against the plain net of the same depth, over several seeds
 # --------------------------------------------------------------------------------------------------
+REFERENCE = "ch04_highway_training"
+REFERENCE_EPOCHS = 8
+
+
+@dataclass
+class Run:
+    """One trained network: its history, final training and test error, and its gates before and after."""
+    history: object
+    train_err: float
+    test_err: float
+    before: object = None   # GateStats at initialisation (highway nets only)
+    after: object = None    # GateStats after training
+
+
 def run_labels(depth, gate_bias):
     """The plain net, the highway net with the zoo's gate bias, and the highway net with gate bias -2."""
     return f"plain{depth}", f"highway{depth} (b_T={gate_bias:g})", f"highway{depth} (b_T=-2)"
+
+
+def design(lesson):
+    """Training images, resolution, epochs and seeds of this mode. Default: 8x8 images (half the cost of 16x16
+    per step) so that three seeds fit; --reference: the same design trained twice as long."""
+    images, size, epochs, seeds = lesson.pick((128, 8, 2, 1), (1200, 8, 4, 3), (None, 32, 30, 3))
+    if lesson.mode == "reference":
+        epochs = REFERENCE_EPOCHS
+    return images, size, epochs, [lesson.seed + k for k in range(seeds)]
 
 
 def sgd_steps(epochs, images, batch_size=128):
     return epochs * -(-images // batch_size)
 
 
-def train_runs(lesson, data, train_batch):
-    """Chapter 3's recipe for every run; returns the histories, (final training error, test error) of each,
-    and the highway net with the zoo's gate bias with its gate statistics before training."""
-    depth, gate_bias = deep_net(lesson)
-    epochs = lesson.pick(2, 8, 30)
-    augment = lesson.mode == "full"
+def budget(seeds, epochs, data):
     size = data[0].shape[-1]
-    steps = sgd_steps(epochs, len(data[1]))
+    return (f"{len(seeds)} seed{'s' * (len(seeds) > 1)} x {sgd_steps(epochs, len(data[1]))} SGD steps, "
+            f"{len(data[1]):,} images at {size}x{size}")
+
+
+def train_seed(lesson, data, epochs, seed, gate_batch):
+    """The three nets from one seed: the same random stream at construction and the same batches in the same
+    order (minidl.train's loader is seeded by `seed`), so that their differences are paired."""
+    depth, gate_bias = deep_net(lesson)
     plain_run, highway_run, low_bias_run = run_labels(depth, gate_bias)
-    runs = {plain_run: (plain_run, {}), highway_run: (f"highway{depth}", {})}  # label: (zoo name, keyword arguments)
-    if lesson.mode != "quick":
-        runs[low_bias_run] = (f"highway{depth}", {"gate_bias": -2.0})
-    print(f"3. Training {', '.join(runs)} (the zoo's gate bias is {gate_bias:g}) on {len(data[1]):,} images at "
-          f"{size}x{size} for {epochs} epochs = {steps} SGD steps (test: {len(data[3]):,}); chapter 3's recipe: SGD "
-          f"momentum 0.9, lr 0.1 with a two-epoch warm-up from 0.01, cosine, weight decay 5e-4, batch 128, "
-          f"{'crop + flip' if augment else 'no augmentation'}.\n")
-    histories, final = {}, {}
-    for label, (name, kwargs) in runs.items():
-        minidl.manual_seed(lesson.seed)
+    nets = {plain_run: (f"plain{depth}", {}), highway_run: (f"highway{depth}", {}),
+            low_bias_run: (f"highway{depth}", {"gate_bias": -2.0})}
+    runs = {}
+    for label, (name, kwargs) in nets.items():
+        minidl.manual_seed(seed)
         model = minidl.models.create(name, **kwargs)
-        if label == highway_run:  # read the gates of a copy: gate_statistics in train mode updates BN statistics
-            trained, before = model, gate_statistics(copy.deepcopy(model), train_batch)
-        histories[label] = minidl.train(model, data=data, epochs=epochs, batch_size=128, lr=0.1, warmup_epochs=2,
-                                        augment=augment, seed=lesson.seed, device=lesson.device,
-                                        progress=lesson.mode != "quick")
-        final[label] = (1 - minidl.evaluate(model, data[:2]).accuracy, 1 - histories[label].final["test_acc"])
-    return histories, final, trained, before
+        gated = name.startswith("highway")  # read the gates of a copy: in train mode they update BN statistics
+        before = gate_statistics(copy.deepcopy(model), gate_batch) if gated else None
+        history = minidl.train(model, data=data, epochs=epochs, batch_size=128, lr=0.1, warmup_epochs=2,
+                               augment=lesson.mode == "full", seed=seed, device=lesson.device, progress=False)
+        train_err = 1 - minidl.evaluate(model, data[:2]).accuracy
+        runs[label] = Run(history, train_err, 1 - history.final["test_acc"], before,
+                          gate_statistics(model, gate_batch) if gated else None)
+    return runs
 
 
-def report_training(lesson, histories, final, data):
-    """The error tables, and whether the highway net trains where the plain net does not."""
-    depth, gate_bias = deep_net(lesson)
-    epochs = len(next(iter(histories.values())))
-    steps = sgd_steps(epochs, len(data[1]))
-    plain_run, highway_run, low_bias_run = run_labels(depth, gate_bias)
-    lesson.table(["epoch"] + [f"{m} train err %" for m in histories],
-                 [[e + 1] + [f"{100 * (1 - h[e]['train_acc']):.1f}" for h in histories.values()] for e in range(epochs)],
-                 title="Training error during each epoch (running average, train mode):")
-    lesson.table(["model", "final training error %", "test error %"],
-                 [[m, f"{100 * tr:.1f}", f"{100 * te:.1f}"] for m, (tr, te) in final.items()])
-    plain, highway = final[plain_run][0], final[highway_run][0]
-    if lesson.mode == "quick":
-        lesson.say(f"Quick run: {plain_run} ended at {100 * plain:.1f}% training error, "
-                   f"{highway_run} at {100 * highway:.1f}%; {len(data[1])} images and {steps} steps are too few to "
-                   "compare them.")
-    else:
-        if plain > 0.85 and highway < plain - 0.05:
-            lesson.say(f"{highway_run} trains where {plain_run} stays near chance: {100 * highway:.1f}% vs "
-                       f"{100 * plain:.1f}% training error (chance: 90%).")
-        else:
-            lesson.say(f"{highway_run} ended at {100 * highway:.1f}% training error, {plain_run} at {100 * plain:.1f}% "
-                       "(chance: 90%).")
-        low = final[low_bias_run][0]
-        outcome = (f"higher than the {100 * highway:.1f}% of the more carrying start: the gate-bias initialisation "
-                   "matters at this depth" if highway < low - 0.05 else
-                   f"lower than the {100 * highway:.1f}% with b_T = {gate_bias:g}: here the less carrying start trained "
-                   "better" if low < highway - 0.05 else
-                   f"about the same as with b_T = {gate_bias:g} ({100 * highway:.1f}%)")
-        lesson.say(f"With gate bias -2 instead of {gate_bias:g}, highway{depth} ended at {100 * low:.1f}% training "
-                   f"error, {outcome}.")
-
-
-def gate_activity(lesson, trained, before, train_batch, epochs, steps):
-    """Gate activity (Srivastava et al. 2015, Fig. 2) before and after training, on one batch in train mode;
-    returns the statistics after training."""
-    after = gate_statistics(trained, train_batch)
+def train_all(lesson, data, epochs, seeds, gate_batch):
+    """{seed: {label: Run}} for every seed of this mode."""
+    size = data[0].shape[-1]
+    labels = run_labels(*deep_net(lesson))
+    print(f"3. Training {', '.join(labels)} on {len(data[1]):,} images at {size}x{size} for {epochs} epochs = "
+          f"{sgd_steps(epochs, len(data[1]))} SGD steps (test: {len(data[3]):,}), seeds {', '.join(map(str, seeds))}; "
+          f"chapter 3's recipe: SGD momentum 0.9, lr 0.1 with a two-epoch warm-up from 0.01, cosine, weight decay "
+          f"5e-4, batch 128, {'crop + flip' if lesson.mode == 'full' else 'no augmentation'}. The three nets of a "
+          "seed start from the same random stream and see the same batches.\n")
+    results = {}
+    for seed in seeds:
+        results[seed] = train_seed(lesson, data, epochs, seed, gate_batch)
+        print(f"  seed {seed}: " + ", ".join(f"{label} {100 * run.train_err:.1f}%"
+                                             for label, run in results[seed].items()) + " training error")
     print()
-    step = max(1, len(after.names) // 9)
-    lesson.table(["gate", "mean T at init", "after training", "sd over examples after"],
-                 [[after.names[i], f"{before.mean[i]:.4f}", f"{after.mean[i]:.4f}", f"{after.std_over_examples[i]:.4f}"]
-                  for i in range(0, len(after.names), step)],
-                 title=f"Transform-gate activity, one unit in {step} ({len(train_batch)} training images, train mode):")
-    opened = after.mean > before.mean
-    lesson.say(f"After {epochs} epochs the mean gate opened in {int(opened.sum())} of {len(opened)} units (mean T over "
-               f"units {before.mean.mean():.4f} -> {after.mean.mean():.4f}, largest {after.mean.max():.4f} in "
-               f"{after.names[int(after.mean.argmax())]}).")
-    if lesson.mode == "quick":
-        lesson.say(f"(quick mode: {steps} SGD steps are too few for the gates to move much.)")
-    return after
+    return results
 
 
-def plot_gates_and_training(lesson, before, after, histories, data):
-    """Gate activity per unit, and training and test error per epoch (skipped without matplotlib)."""
+def logit(p):
+    return np.log(p) - np.log1p(-p)
+
+
+def gate_measures(run):
+    """Per unit, the change of its mean gate in log-odds, and the spread (sd over units) of logit(mean T)
+    before and after training. Equal changes in every unit leave the spread as it was; gates that open in some
+    layers and close (or open less) in others widen it."""
+    before, after = logit(run.before.mean), logit(run.after.mean)
+    return after - before, float(before.std(ddof=1)), float(after.std(ddof=1))
+
+
+def training_verdicts(lesson, results, budget_text, reference=None):
+    """The verdicts of section 3, paired over seeds; the rules (predicted side, threshold 0) are fixed here."""
     depth, gate_bias = deep_net(lesson)
-    epochs, size = len(next(iter(histories.values()))), data[0].shape[-1]
+    plain_run, highway_run, low_bias_run = run_labels(depth, gate_bias)
+    err = {label: 100 * np.array([results[s][label].train_err for s in results]) for label in
+           (plain_run, highway_run, low_bias_run)}
+    tag = " (reference run)" if reference else ""
+    lesson.verdicts.effect(f"{highway_run} trains where {plain_run} fails{tag}",
+                           f"final training error {plain_run} - {highway_run}, points",
+                           paired_interval(err[plain_run], err[highway_run]), budget_text, above=0.0,
+                           reference=reference)
+    lesson.verdicts.effect(f"gate bias matters: b_T={gate_bias:g} trains better than b_T=-2{tag}",
+                           f"final training error highway{depth} b_T=-2 - b_T={gate_bias:g}, points",
+                           paired_interval(err[low_bias_run], err[highway_run]), budget_text, above=0.0,
+                           reference=reference)
+    for label in (highway_run, low_bias_run):
+        spreads = np.array([gate_measures(results[s][label])[1:] for s in results])
+        lesson.verdicts.effect(f"gates learn to open or close per layer, {label}{tag}",
+                               "sd over units of logit(mean T), after - before training",
+                               paired_interval(spreads[:, 1], spreads[:, 0]), budget_text, above=0.0,
+                               reference=reference)
+
+
+def report_training(lesson, results, data, epochs):
+    """Error tables per seed and their paired differences."""
+    depth, gate_bias = deep_net(lesson)
+    plain_run, highway_run, low_bias_run = run_labels(depth, gate_bias)
+    labels = (plain_run, highway_run, low_bias_run)
+    seeds = list(results)
+    mean_curve = {label: 100 * (1 - np.mean([results[s][label].history.column("train_acc") for s in seeds], axis=0))
+                  for label in labels}
+    lesson.table(["epoch"] + [f"{label} train err %" for label in labels],
+                 [[e + 1] + [f"{mean_curve[label][e]:.1f}" for label in labels] for e in range(epochs)],
+                 title=f"Training error during each epoch (running average, train mode), mean over {len(seeds)} "
+                       f"seed{'s' * (len(seeds) > 1)}:")
+    lesson.table(["seed"] + [f"{label} train / test err %" for label in labels],
+                 [[s] + [f"{100 * results[s][label].train_err:.1f} / {100 * results[s][label].test_err:.1f}"
+                         for label in labels] for s in seeds],
+                 title="Final training error (eval mode, all training images) and test error:")
+    if lesson.mode == "quick":
+        lesson.say(f"Quick run: {sgd_steps(epochs, len(data[1]))} steps on {len(data[1])} images, one seed: too few to "
+                   "compare the nets; the verdicts below say so.")
+        return
+    plain = paired_interval([results[s][plain_run].train_err * 100 for s in seeds],
+                            [results[s][highway_run].train_err * 100 for s in seeds])
+    bias = paired_interval([results[s][low_bias_run].train_err * 100 for s in seeds],
+                           [results[s][highway_run].train_err * 100 for s in seeds])
+    mean = {label: np.mean([results[s][label].train_err for s in seeds]) * 100 for label in labels}
+    lesson.say(f"Mean final training error over {len(seeds)} seeds: {plain_run} {mean[plain_run]:.1f}%, {highway_run} "
+               f"{mean[highway_run]:.1f}%, {low_bias_run} {mean[low_bias_run]:.1f}% (chance: 90%). Paired per seed, "
+               f"{plain_run} is {plain.value:.1f} points above {highway_run} (95% interval {interval_text(plain)}), "
+               f"{low_bias_run} {bias.value:.1f} points above {highway_run} ({interval_text(bias)}).")
+
+
+def interval_text(interval):
+    return "unknown" if interval.low is None else f"{interval.low:.1f} to {interval.high:.1f}"
+
+
+def gate_activity(lesson, results, epochs):
+    """Gate activity (Srivastava et al. 2015, Fig. 2) before and after training, on one batch in train mode."""
+    depth, gate_bias = deep_net(lesson)
+    _, highway_run, low_bias_run = run_labels(depth, gate_bias)
+    first = results[next(iter(results))][highway_run]
+    before, after = first.before, first.after
+    step = max(1, len(after.names) // 9)
+    lesson.table(["gate", "mean T at init", "after training", "change in log-odds", "sd over examples after"],
+                 [[after.names[i], f"{before.mean[i]:.4f}", f"{after.mean[i]:.4f}",
+                   f"{logit(after.mean[i]) - logit(before.mean[i]):+.3f}", f"{after.std_over_examples[i]:.4f}"]
+                  for i in range(0, len(after.names), step)],
+                 title=f"Transform-gate activity of {highway_run}, seed {next(iter(results))}, one unit in {step} "
+                       f"({len(first.before.per_example)} training images, train mode):")
+    rows = []
+    for label in (highway_run, low_bias_run):
+        for seed, runs in results.items():
+            run = runs[label]
+            change, spread_before, spread_after = gate_measures(run)
+            rows.append([label, seed, f"{run.before.mean.mean():.4f} -> {run.after.mean.mean():.4f}",
+                         f"{change.mean():+.3f}", f"{change.min():+.3f} to {change.max():+.3f}",
+                         f"{int((change > 0).sum())}/{len(change)}", f"{spread_before:.3f} -> {spread_after:.3f}"])
+    lesson.table(["net", "seed", "mean T over units", "mean change, log-odds", "range over units", "units opened",
+                  "sd over units of logit(mean T)"], rows,
+                 title=f"Gates per unit after {epochs} epochs: change of each unit's mean T in log-odds, and the spread "
+                       "of the units:")
+
+
+
+# --------------------------------------------------------------------------------------------------
+# The reference run (--reference): the same design trained longer, saved without weights
+# --------------------------------------------------------------------------------------------------
+def to_reference(results, data, epochs):
+    """Per seed and net: final errors, the training-error curve and every unit's mean gate before and after."""
+    size = data[0].shape[-1]
+    return {"images": len(data[1]), "size": size, "epochs": epochs, "steps": sgd_steps(epochs, len(data[1])),
+            "seeds": {str(seed): {label: {"train_err": run.train_err, "test_err": run.test_err,
+                                          "train_acc": run.history.column("train_acc"),
+                                          "test_acc": run.history.column("test_acc"),
+                                          "gates_before": None if run.before is None else run.before.mean.tolist(),
+                                          "gates_after": None if run.after is None else run.after.mean.tolist()}
+                                  for label, run in runs.items()}
+                      for seed, runs in results.items()}}
+
+
+def from_reference(saved):
+    """{seed: {label: Run}} rebuilt from a reference file (gate statistics: the per-unit means only)."""
+    def gates(means):
+        return None if means is None else SimpleNamespace(mean=np.array(means))
+
+    def history(r):
+        return minidl.training.History([{"epoch": e + 1, "train_acc": a, "test_acc": t}
+                                        for e, (a, t) in enumerate(zip(r["train_acc"], r["test_acc"]))])
+    return {int(seed): {label: Run(history(r), r["train_err"], r["test_err"], gates(r["gates_before"]),
+                                   gates(r["gates_after"])) for label, r in runs.items()}
+            for seed, runs in saved["seeds"].items()}
+
+
+def reference_results(lesson):
+    """The committed reference run's results and its budget text, or (None, None) if it is absent."""
+    saved = lesson.reference(REFERENCE)
+    if saved is None:
+        return None, None
+    r = saved["results"]
+    text = (f"{len(r['seeds'])} seeds x {r['steps']} SGD steps, {r['images']:,} images at {r['size']}x{r['size']}")
+    return from_reference(r), text
+
+
+def report_reference(lesson, results, budget_text):
+    """The reference run's mean errors and gates next to the reader's, and its verdicts."""
+    depth, gate_bias = deep_net(lesson)
+    labels = run_labels(depth, gate_bias)
+    seeds = list(results)
+    rows = []
+    for label in labels:
+        errors = [100 * results[s][label].train_err for s in seeds]
+        row = [label, f"{np.mean(errors):.1f}", " ".join(f"{e:.1f}" for e in errors)]
+        if results[seeds[0]][label].before is not None:
+            change = np.mean([gate_measures(results[s][label])[0].mean() for s in seeds])
+            spreads = np.mean([gate_measures(results[s][label])[1:] for s in seeds], axis=0)
+            row += [f"{change:+.3f}", f"{spreads[0]:.3f} -> {spreads[1]:.3f}"]
+        else:
+            row += ["-", "-"]
+        rows.append(row)
+    lesson.table(["net", "mean training error %", "per seed", "mean change of a gate, log-odds",
+                  "sd over units of logit(mean T)"], rows,
+                 title=f"Reference run ({_reference.relative_path(REFERENCE)}, made by --reference with this code): "
+                       f"{budget_text}, the same recipe trained longer:")
+    training_verdicts(lesson, results, budget_text, reference=_reference.relative_path(REFERENCE))
+
+
+def plot_gates_and_training(lesson, results, reference, data, epochs):
+    """Gate activity per unit (first seed), and the mean training error per epoch of the reader's run and of the
+    reference run (skipped without matplotlib)."""
+    depth, gate_bias = deep_net(lesson)
+    _, highway_run, _ = run_labels(depth, gate_bias)
+    size = data[0].shape[-1]
     plt = lesson.pyplot()
     if plt is None:
         return
     fig, (ax_gate, ax_err) = plt.subplots(1, 2, figsize=(12, 4.3))
-    units = np.arange(1, len(after.names) + 1)
-    for stats, style, label in ((before, ".-", "at initialisation"), (after, "o-", f"after {epochs} epochs")):
+    first = results[next(iter(results))][highway_run]
+    units = np.arange(1, len(first.after.names) + 1)
+    for stats, style, label in ((first.before, ".-", "at initialisation"), (first.after, "o-", f"after {epochs} epochs")):
         line, = ax_gate.plot(units, stats.mean, style, label=label)
         p10, p90 = np.percentile(stats.per_example, [10, 90], axis=0)  # spread of each example's mean T
         ax_gate.fill_between(units, p10, p90, color=line.get_color(), alpha=0.2)
     ax_gate.axhline(1 / (1 + np.exp(-gate_bias)), color="gray", linestyle=":", label=f"sigmoid(b_T = {gate_bias:g})")
     ax_gate.set_yscale("log")
     ax_gate.set(xlabel="highway unit (1 = next to the input)", ylabel="mean transform gate T (log scale)",
-                title=f"highway{depth}: gate activity (bands: 10-90% of examples)")
+                title=f"{highway_run}, seed {next(iter(results))}: gate activity (bands: 10-90% of examples)")
     ax_gate.legend(fontsize=8)
     ax_gate.grid(alpha=0.3, which="both")
-    for i, (name, h) in enumerate(histories.items()):
-        ax_err.plot(h.column("epoch"), [100 * (1 - a) for a in h.column("train_acc")], "-o", color=f"C{i}",
-                    label=f"{name} training")
-        ax_err.plot(h.column("epoch"), [100 * (1 - a) for a in h.column("test_acc")], "--", color=f"C{i}",
-                    alpha=0.6, label=f"{name} test")
+    for source, style, tag in ((results, "-o", "this run"), (reference, "--", "reference")):
+        if source is None:
+            continue
+        for i, label in enumerate(run_labels(depth, gate_bias)):
+            curves = [100 * (1 - np.array(runs[label].history.column("train_acc"))) for runs in source.values()]
+            ax_err.plot(np.arange(1, len(curves[0]) + 1), np.mean(curves, axis=0), style, color=f"C{i}",
+                        alpha=1.0 if tag == "this run" else 0.6,
+                        label=f"{label}, {tag} (mean of {len(curves)} seed{'s' * (len(curves) > 1)})")
     ax_err.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance")
-    ax_err.set(xlabel="epoch", ylabel="error (%)", ylim=(0, 100),
-               title=f"Training: {len(data[1]):,} images at {size}x{size}, {epochs} epochs")
-    ax_err.set_xticks(range(1, epochs + 1))
-    ax_err.legend(fontsize=8)
+    ax_err.set(xlabel=f"epoch ({-(-len(data[1]) // 128)} SGD steps)", ylabel="training error, running average (%)",
+               ylim=(0, 100), title=f"Training: {len(data[1]):,} images at {size}x{size}")
+    ax_err.legend(fontsize=7)
     ax_err.grid(alpha=0.3)
     lesson.figure(fig, "highway_gates_and_training.png")
+
+
+def chosen_batch(lesson, x_train, y_train):
+    """The fixed batch on which the gates are read, at initialisation and after training."""
+    chosen = np.random.default_rng(lesson.seed).choice(len(y_train), lesson.pick(16, 64, 128), replace=False)
+    return x_train[chosen], y_train[chosen]
 
 
 def main():
     lesson = _lesson.Lesson(4, "Highway networks")
     rng = np.random.default_rng(lesson.seed)
     x_train, y_train, x_test, y_test = minidl.data.cifar10(seed=lesson.seed)
-    one_unit(lesson, rng)
-    batch = gates_at_init(lesson, rng, x_train, y_train)
-    images, test = lesson.pick((128, 200), (1200, 500), (None, None))
-    data = lesson.training_data(x_train, y_train, x_test, y_test, images, test)
-    train_batch = _lesson.low_resolution(batch, 16) if lesson.mode != "full" else batch  # gates are read on it
-    histories, final, trained, before = train_runs(lesson, data, train_batch)
-    report_training(lesson, histories, final, data)
-    epochs = len(next(iter(histories.values())))
-    after = gate_activity(lesson, trained, before, train_batch, epochs, sgd_steps(epochs, len(data[1])))
-    plot_gates_and_training(lesson, before, after, histories, data)
+    batch, labels_of_batch = chosen_batch(lesson, x_train, y_train)
+    if lesson.mode != "reference":
+        one_unit(lesson, rng)
+        gates_at_init(lesson, batch, labels_of_batch)
+    images, size, epochs, seeds = design(lesson)
+    data = lesson.training_data(x_train, y_train, x_test, y_test, images, lesson.pick(200, 500, None))
+    if size < data[0].shape[-1]:
+        data = _lesson.low_resolution(data[0], size), data[1], _lesson.low_resolution(data[2], size), data[3]
+    gate_batch = _lesson.low_resolution(batch, size) if size < batch.shape[-1] else batch
+    results = train_all(lesson, data, epochs, seeds, gate_batch)
+    report_training(lesson, results, data, epochs)
+    gate_activity(lesson, results, epochs)
+    training_verdicts(lesson, results, budget(seeds, epochs, data))
+    if lesson.mode == "reference":
+        lesson.save_reference(REFERENCE, to_reference(results, data, epochs))
+    else:
+        reference, reference_budget = reference_results(lesson) if lesson.mode == "default" else (None, None)
+        if reference is not None:
+            report_reference(lesson, reference, reference_budget)
+        plot_gates_and_training(lesson, results, reference, data, epochs)
     lesson.done()
 
 

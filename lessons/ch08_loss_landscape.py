@@ -5,33 +5,59 @@ shortcuts the landscape of a deep net turns chaotic; with them it stays a smooth
 
 The chapter trains a plain and a residual net of the same depth for a short while, then measures 1-D slices
 f(a) = L(theta + a d) and 2-D surfaces f(a, b) = L(theta + a d + b e) on a fixed batch of training images with
-`minidl.analysis.loss_slice_1d` / `loss_surface_2d`. --full: plain56 vs resnet56, 32x32 images, 40 epochs,
-a 51 x 51 grid on 2,048 images (the paper's grid; many hours on a CPU).
+`minidl.analysis.loss_slice_1d` / `loss_surface_2d`, for several seeds, and ends in a verdict: is the plain net's
+surface near the minimum less convex than the residual net's (paired over seeds, 95% interval)?
+
+    python lessons/ch08_loss_landscape.py [--quick | --full | --reference] [--out DIR] [--seed N]
+
+quick:     plain14 vs resnet14, 512 images at 8x8, 1 epoch, one seed, a 7 x 7 grid (checks the code runs).
+default:   plain32 vs resnet32, 5,085 images at 8x8, 2 epochs, seeds 0, 1, 2, an 11 x 11 grid on [-0.5, 0.5]^2 on
+           128 images (about 4 minutes), next to the reference run.
+reference: the default design at depth 56 (Li et al.'s flagship depth) -> lessons/reference/ch08_landscape_depth56.json
+           (about 30 minutes on one thread).
+full:      plain56 vs resnet56, 32x32 images, 40 epochs, a 51 x 51 grid on [-1, 1]^2 on 2,048 images, three seeds
+           (the paper's grid; days on a CPU).
 """
 
 import numpy as np
 
 import _lesson
+import _reference
 import minidl
 from minidl import analysis
 from minidl.models.resnet import resnet
 
+REFERENCE = "ch08_landscape_depth56"
+RADIUS = 0.5  # "near the minimum": grid points with |a|, |b| <= RADIUS
 
-def train_pair(lesson, data, depth, epochs):
-    x, y, xt, yt = data
+
+def design(lesson):
+    """Depth, image size, training images, epochs, landscape batch, seeds, 1-D and 2-D grid points of this mode.
+    Default: 8x8 images (a quarter of 16x16's work) so that three seeds of a 32-layer pair fit, and a 2-D grid on
+    [-0.5, 0.5]^2 only, where the claim is measured. --reference: the same at depth 56, Li et al.'s flagship depth."""
+    depth, size, images, epochs, batch, seeds, points_1d, points_2d, extent = lesson.pick(
+        (14, 8, 512, 1, 64, 1, 11, 7, RADIUS), (32, 8, None, 2, 128, 3, 21, 11, RADIUS),
+        (56, 32, None, 40, 2048, 3, 51, 51, 1.0))
+    if lesson.mode == "reference":
+        depth = 56
+    return dict(depth=depth, size=size, images=images, epochs=epochs, batch=batch,
+                seeds=[lesson.seed + k for k in range(seeds)], points_1d=points_1d, points_2d=points_2d, extent=extent)
+
+
+def train_pair(lesson, data, depth, epochs, seed):
+    """plain{depth} and resnet{depth} from the same seed: with option-A shortcuts (no parameters) both nets have the
+    same parameters, so they start from the same weights, see the same batches and get the same random directions."""
     models, rows = {}, []
     for kind in ("plain", "resnet"):
-        minidl.manual_seed(lesson.seed)
+        minidl.manual_seed(seed)
         model = resnet(depth, shortcut=None if kind == "plain" else "A")
         history = minidl.train(model, data=data, epochs=epochs, batch_size=64, lr=0.05, augment=lesson.mode == "full",
-                               seed=lesson.seed, progress=False, device=lesson.device)
+                               seed=seed, progress=False, device=lesson.device)
         models[f"{kind}{depth}"] = model.eval()
-        rows.append([f"{kind}{depth}", f"{history.final['train_loss']:.3f}", f"{100 * history.final['train_acc']:.1f}",
-                     f"{100 * history.final['test_acc']:.1f}", f"{sum(history.column('seconds')):.0f}"])
-    lesson.table(["network", "train loss", "train acc %", "test acc %", "train s"], rows,
-                 title=f"1. Plain and residual nets of depth {depth}, trained {epochs} epoch(s) on {len(y)} images "
-                       f"({x.shape[-1]} px)")
-    return models
+        rows.append([seed, f"{kind}{depth}", f"{history.final['train_loss']:.3f}",
+                     f"{100 * history.final['train_acc']:.1f}", f"{100 * history.final['test_acc']:.1f}",
+                     f"{sum(history.column('seconds')):.0f}"])
+    return models, rows
 
 
 def nonconvexity(z, coordinates, radius=1.0):
@@ -50,88 +76,160 @@ def nonconvexity(z, coordinates, radius=1.0):
     return float(np.mean(smallest[inside] < 0)), minima
 
 
-def landscapes(lesson, models, batch):
-    points_1d, points_2d = lesson.pick((11, 5), (21, 13), (51, 51))
-    alphas = np.linspace(-1, 1, points_1d)
-    grid = np.linspace(-1, 1, points_2d)
-    slices, surfaces = {}, {}
-    for name, model in models.items():
-        slices[name] = analysis.loss_slice_1d(model, batch, alphas, seed=lesson.seed)
-        surfaces[name] = analysis.loss_surface_2d(model, batch, grid, seed=lesson.seed)
-    names = list(models)
-    show = range(0, len(alphas), -(-len(alphas) // 11))  # at most 11 rows
-    lesson.table(["alpha"] + [f"loss {n}" for n in names],
-                 [[f"{alphas[i]:+.2f}"] + [float(slices[n].losses[i]) for n in names] for i in show],
-                 title=f"2. 1-D slices f(a) = L(theta + a d), one filter-normalised direction, {len(batch[1])} training "
-                       "images, BN in eval mode")
-    rows, shape = [], {}
-    for name in names:
-        s, z = slices[name].losses, surfaces[name].losses
-        centre = float(s[len(s) // 2])
-        rise = float(np.mean([np.interp(a, alphas, s) for a in (-0.5, 0.5)])) - centre
-        basin, minima = nonconvexity(z, surfaces[name].alphas, radius=0.5)
-        whole, _ = nonconvexity(z, surfaces[name].alphas)
-        shape[name] = (centre, rise, basin)
-        rows.append([name, centre, rise, float(s.max()) - centre, float(z.max() - z.min()), f"{100 * basin:.0f}%",
-                     f"{100 * whole:.0f}%", minima])
-    lesson.table(["network", "loss at theta", "rise at |a|=0.5", "max rise, |a|<=1", "2-D range",
-                  "non-convex |a|,|b|<=0.5", "whole grid", "local minima"], rows,
-                 title=f"3. Shape of the landscape ({points_2d}x{points_2d} grid on [-1, 1]^2; non-convex: the grid's "
-                       "finite-difference Hessian has a negative eigenvalue there)")
-    (plain_loss, plain_rise, plain_share), (res_loss, res_rise, res_share) = shape[names[0]], shape[names[1]]
-    if lesson.mode == "quick":
-        lesson.say("(--quick uses a tiny grid, batch and training run: too coarse to judge smoothness.)")
-        return plot(lesson, alphas, slices, surfaces)
-    lesson.say(f"Around the minimum (|a|, |b| <= 0.5) {names[1]} has {100 * res_share:.0f}% non-convex points, "
-               f"{names[0]} {100 * plain_share:.0f}%: "
-               + ("the residual net's basin is the more convex one, as Li et al. report." if res_share < plain_share
-                  else "the residual net's basin is NOT the more convex one here.")
-               + f" The loss rises {res_rise:.3g} ({names[1]}) and {plain_rise:.3g} ({names[0]}) at |a| = 0.5 from "
-               f"minima at {res_loss:.3g} and {plain_loss:.3g}. One pair of random directions, one seed; Li et al.'s "
-               "plain nets turn chaotic as depth grows (their flagship figure compares 56-layer nets).")
-    plot(lesson, alphas, slices, surfaces)
+def landscape(model, batch, plan, seed):
+    """The 1-D slice along d on [-1, 1] and the 2-D surface along (d, e) on [-extent, extent]^2 of one model,
+    and the numbers the chapter compares."""
+    alphas = np.linspace(-1, 1, plan["points_1d"])
+    grid = np.linspace(-plan["extent"], plan["extent"], plan["points_2d"])
+    line = analysis.loss_slice_1d(model, batch, alphas, seed=seed)
+    surface = analysis.loss_surface_2d(model, batch, grid, seed=seed)  # d as in the slice, e from seed + 1
+    s, z = line.losses, surface.losses
+    centre = float(s[len(s) // 2])
+    share, minima = nonconvexity(z, grid, radius=RADIUS)
+    return {"loss": centre, "rise": float(np.mean([np.interp(a, alphas, s) for a in (-0.5, 0.5)])) - centre,
+            "max_rise": float(s.max()) - centre, "range_2d": float(z.max() - z.min()), "nonconvex": share,
+            "minima": minima, "alphas": alphas.tolist(), "slice": s.tolist(), "grid": grid.tolist(),
+            "surface": z.tolist()}
 
 
-def plot(lesson, alphas, slices, surfaces):
+def run(lesson, plan, x, y, xt, yt):
+    """Train and measure the pair for every seed: {seed: {name: landscape numbers}} and the training table."""
+    batch = (x[:plan["batch"]], y[:plan["batch"]])
+    results, rows = {}, []
+    for seed in plan["seeds"]:
+        models, trained = train_pair(lesson, (x, y, xt, yt), plan["depth"], plan["epochs"], seed)
+        rows += trained
+        results[seed] = {name: landscape(model, batch, plan, seed) for name, model in models.items()}
+        print(f"  seed {seed}: non-convex share near the minimum " + ", ".join(
+            f"{name} {100 * r['nonconvex']:.0f}%" for name, r in results[seed].items()))
+    print()
+    lesson.table(["seed", "network", "train loss", "train acc %", "test acc %", "train s"], rows,
+                 title=f"1. Plain and residual nets of depth {plan['depth']}, trained {plan['epochs']} epoch(s) on "
+                       f"{len(y):,} images ({x.shape[-1]} px), one pair per seed")
+    return results
+
+
+def budget(plan, images):
+    steps = plan["epochs"] * -(-images // 64)
+    return (f"{len(plan['seeds'])} seed{'s' * (len(plan['seeds']) > 1)} x {steps} SGD steps, {images:,} images at "
+            f"{plan['size']}x{plan['size']}; {plan['points_2d']}^2 grid on {len(plan['seeds'])} pair(s) of directions, "
+            f"{plan['batch']} images")
+
+
+def report(lesson, results, plan, title):
+    """Per seed: the shape numbers of both nets; returns the paired interval of the non-convex share."""
+    rows = []
+    for seed, pair in results.items():
+        for name, r in pair.items():
+            rows.append([seed, name, r["loss"], r["rise"], r["max_rise"], r["range_2d"],
+                         f"{100 * r['nonconvex']:.0f}%", r["minima"]])
+    lesson.table(["seed", "network", "loss at theta", "rise at |a|=0.5", "max rise, |a|<=1", "2-D range",
+                  f"non-convex |a|,|b|<={RADIUS:g}", "local minima"], rows, title=title)
+    plain, res = (f"{kind}{plan['depth']}" for kind in ("plain", "resnet"))
+    return analysis.paired_interval([100 * results[s][plain]["nonconvex"] for s in results],
+                                    [100 * results[s][res]["nonconvex"] for s in results])
+
+
+def verdict(lesson, plan, interval, images, reference=None):
+    """The claim predicts more non-convex points around a plain net's minimum than around the residual net's."""
+    depth = plan["depth"]
+    lesson.verdicts.effect(f"shortcuts smooth the loss landscape, depth {depth} (Li et al. 2018)"
+                           + (" (reference run)" if reference else ""),
+                           f"non-convex share of grid points |a|,|b|<={RADIUS:g}, plain{depth} - resnet{depth}, points",
+                           interval, budget(plan, images), above=0.0, reference=reference)
+
+
+def say_interval(lesson, interval, results, depth):
+    """The paired difference, and how far each net got from the chance plateau (loss ln 10 = 2.30): a net that
+    has not left it sits on a flat, saddle-like surface, which the measure counts as non-convex too."""
+    text = "unknown with one seed" if interval.low is None else f"{interval.low:.1f} to {interval.high:.1f}"
+    loss = {kind: np.mean([pair[f"{kind}{depth}"]["loss"] for pair in results.values()]) for kind in ("plain", "resnet")}
+    lesson.say(f"Near the minimum plain{depth} has {interval.value:.1f} points more non-convex grid points than "
+               f"resnet{depth} (mean over {interval.n} paired seed{'s' * (interval.n > 1)}, 95% interval {text}). "
+               f"The surfaces are centred at different heights: mean loss at theta {loss['plain']:.2f} (plain) and "
+               f"{loss['resnet']:.2f} (resnet), chance ln 10 = 2.30; Li et al. compare nets trained to convergence.")
+
+
+def plot(lesson, runs):
+    """1-D slices of every seed and 2-D surfaces of the first seed, for this run and the reference run (if any);
+    `runs` maps a caption to (plan, results)."""
     plt = lesson.pyplot()
     if not plt:
         return
-    fig, ax = plt.subplots(figsize=(7, 4.4))
-    for name, s in slices.items():
-        ax.plot(alphas, s.losses, marker=".", label=name)
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for style, (caption, (plan, results)) in zip(("-", "--"), runs.items()):
+        for i, kind in enumerate(("plain", "resnet")):
+            name = f"{kind}{plan['depth']}"
+            for k, pair in enumerate(results.values()):
+                r = pair[name]
+                ax.plot(r["alphas"], r["slice"], style, marker="." if style == "-" else None, color=f"C{i}",
+                        alpha=0.8 if style == "-" else 0.5, label=f"{name}, {caption}" if k == 0 else None)
     ax.set_yscale("log")
     ax.set(xlabel="alpha (step along the filter-normalised direction)", ylabel="cross-entropy loss (log scale)",
-           title="1-D loss slices around the trained weights")
+           title="1-D loss slices around the trained weights, one line per seed")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     lesson.figure(fig, "landscape_1d.png")
-    fig, axes = plt.subplots(1, len(surfaces), figsize=(6 * len(surfaces), 5))
+    panels = [(caption, plan, name, next(iter(results.values()))[name])
+              for caption, (plan, results) in runs.items() for name in next(iter(results.values()))]
+    fig, axes = plt.subplots(len(runs), 2, figsize=(12, 5 * len(runs)), squeeze=False)
     # Levels from the lowest loss to 10x it (Li et al. also cap their contours): the basin, not the far walls,
     # gets the colours; higher losses share the top colour.
-    z_all = np.concatenate([s.losses.ravel() for s in surfaces.values()])
+    z_all = np.concatenate([np.ravel(r["surface"]) for _, _, _, r in panels])
     low = max(float(z_all.min()), 1e-3)
     levels = np.geomspace(low, min(float(z_all.max()), 10 * low), 25)
-    for ax, (name, surface) in zip(axes, surfaces.items()):
-        filled = ax.contourf(surface.alphas, surface.betas, surface.losses, levels=levels, cmap="viridis",
-                             extend="max")
-        ax.contour(surface.alphas, surface.betas, surface.losses, levels=levels, colors="white", linewidths=0.4)
+    for ax, (caption, plan, name, r) in zip(axes.ravel(), panels):
+        grid, z = np.array(r["grid"]), np.array(r["surface"])
+        filled = ax.contourf(grid, grid, z, levels=levels, cmap="viridis", extend="max")
+        ax.contour(grid, grid, z, levels=levels, colors="white", linewidths=0.4)
         ax.plot([0], [0], marker="*", color="red", markersize=12, label="trained weights")
-        ax.set(xlabel="alpha (direction d)", ylabel="beta (direction e)", title=name, aspect="equal")
+        ax.set(xlabel="alpha (direction d)", ylabel="beta (direction e)", title=f"{name}, {caption}, first seed",
+               aspect="equal")
         ax.legend(loc="upper right", fontsize="small")
-        fig.colorbar(filled, ax=ax, label="loss (same levels in both panels, capped at 10x the lowest)", shrink=0.85)
+        fig.colorbar(filled, ax=ax, label="loss (same levels in every panel)", shrink=0.85)
     fig.suptitle("2-D loss surfaces, filter-normalised directions")
     lesson.figure(fig, "landscape_2d.png")
 
 
+def show_reference(lesson):
+    """The committed reference run's table and verdict; returns {caption: (plan, results)} for the figures, or {}."""
+    saved = lesson.reference(REFERENCE)
+    if saved is None:
+        return {}
+    ref = saved["results"]
+    results = {int(s): r for s, r in ref["seeds"].items()}
+    interval = report(lesson, results, ref["plan"],
+                      f"3. Reference run ({_reference.relative_path(REFERENCE)}, made by --reference with this code): "
+                      f"depth {ref['plan']['depth']}, otherwise this run's design")
+    say_interval(lesson, interval, results, ref["plan"]["depth"])
+    verdict(lesson, ref["plan"], interval, ref["images"], reference=_reference.relative_path(REFERENCE))
+    return {f"reference (depth {ref['plan']['depth']})": (ref["plan"], results)}
+
+
 def main():
     lesson = _lesson.Lesson(8, "Loss landscapes")
-    depth, size, subset, epochs, batch_size = lesson.pick((14, 16, 512, 1, 64), (20, 16, 5085, 3, 256),
-                                                          (56, 32, None, 40, 2048))
-    x, y, xt, yt = minidl.data.cifar10(subset=subset, seed=lesson.seed)
-    if size != 32:
-        x, xt = _lesson.low_resolution(x, size), _lesson.low_resolution(xt, size)
-    models = train_pair(lesson, (x, y, xt, yt), depth, epochs)
-    landscapes(lesson, models, (x[:batch_size], y[:batch_size]))
+    plan = design(lesson)
+    x, y, xt, yt = minidl.data.cifar10(subset=plan["images"], seed=lesson.seed)
+    if plan["size"] != 32:
+        x, xt = _lesson.low_resolution(x, plan["size"]), _lesson.low_resolution(xt, plan["size"])
+    print(f"Each seed trains the pair (SGD momentum 0.9, lr 0.05, cosine, batch 64) and measures both nets along the "
+          f"same filter-normalised directions d, e on the same {plan['batch']} training images (BN in eval mode): a "
+          f"1-D slice of {plan['points_1d']} points on [-1, 1], a {plan['points_2d']}x{plan['points_2d']} grid on "
+          f"[-{plan['extent']:g}, {plan['extent']:g}]^2. Non-convex: the grid's finite-difference Hessian has a "
+          "negative eigenvalue there.\n")
+    results = run(lesson, plan, x, y, xt, yt)
+    interval = report(lesson, results, plan, f"2. Shape of the landscape, depth {plan['depth']}")
+    verdict(lesson, plan, interval, len(y))
+    runs = {"this run": (plan, results)}
+    if lesson.mode == "reference":
+        lesson.save_reference(REFERENCE, {"plan": plan, "images": len(y), "seeds": {str(s): r for s, r in
+                                                                                      results.items()}})
+    elif lesson.mode == "quick":
+        lesson.say("(--quick uses one seed, a tiny grid, batch and training run: too coarse to judge smoothness.)")
+    else:
+        say_interval(lesson, interval, results, plan["depth"])
+        runs.update(show_reference(lesson))
+    plot(lesson, runs)
     lesson.done()
 
 

@@ -34,7 +34,8 @@ CHAPTERS = {
     "ch04_highway.py": (
         ["gate bias b_T     mean T  mean C = 1-T", "Gradient check of a float64 highway unit",
          "highway56 at initialisation (27 highway units)", "plain56           -  (T = 1)",
-         "highway56 (b_T=-6) train err %", "too few to compare them", "Transform-gate activity"],
+         "highway56 (b_T=-6) train err %", "too few to compare the nets", "Transform-gate activity",
+         "Verdicts of chapter 4 (quick mode)", "gates learn to open or close per layer, highway56 (b_T=-6)"],
         ["highway_gates_and_training.png"]),
 }
 

@@ -37,8 +37,8 @@ EXPECTED = {
          "far too small to compare the schemes"],
         ["ode_order.png", "rk_training.png"]),
     "ch08_loss_landscape.py": (
-        ["1. Plain and residual nets of depth 14", "2. 1-D slices", "3. Shape of the landscape",
-         "too coarse to judge smoothness"],
+        ["1. Plain and residual nets of depth 14", "2. Shape of the landscape, depth 14", "non-convex |a|,|b|<=0.5",
+         "too coarse to judge smoothness", "Verdicts of chapter 8 (quick mode)"],
         ["landscape_1d.png", "landscape_2d.png"]),
     "ch09_capstone.py": (
         ["Training history", "2. Confusion matrix on 1017 test images", "Per-class accuracy",
