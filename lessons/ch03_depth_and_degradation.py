@@ -143,7 +143,7 @@ def plot_gradients(lesson, flows):
 # --------------------------------------------------------------------------------------------------
 # 2. Training: does the deeper plain net reach a lower training error? (He et al. 2015, Fig. 6)
 # --------------------------------------------------------------------------------------------------
-REFERENCE = "ch03_resnet_depth"  # resnet20 vs resnet56 trained long: lessons/reference/ch03_resnet_depth.json
+REFERENCE_RUN = "ch03_resnet_depth"  # resnet20 vs resnet56 trained long: lessons/reference/ch03_resnet_depth.json
 COLORS = {"plain20": "C0", "plain56": "C1", "resnet20": "C2", "resnet56": "C3", "plain110": "C4", "resnet110": "C5"}
 
 
@@ -249,9 +249,9 @@ def resnet_depth_verdict(lesson, runs, data, epochs):
     paired by seed. Needs a long run: the verdict comes from the reference file, or from this run's own seeds
     in --full and --reference mode."""
     own = lesson.mode in ("full", "reference") and "resnet56" in runs
-    source = runs if own else (lesson.reference(REFERENCE) or {}).get("results", {}).get("runs")
+    source = runs if own else (lesson.reference(REFERENCE_RUN) or {}).get("results", {}).get("runs")
     if not source:
-        lesson.say(f"(No reference run lessons/reference/{REFERENCE}.json: the resnet depth verdict is skipped.)")
+        lesson.say(f"(No reference run lessons/reference/{REFERENCE_RUN}.json: the resnet depth verdict is skipped.)")
         return
     gap = paired_interval([100 * r["train_error"] for r in source["resnet56"]],
                           [100 * r["train_error"] for r in source["resnet20"]])
@@ -261,15 +261,15 @@ def resnet_depth_verdict(lesson, runs, data, epochs):
     row = lesson.verdicts.effect("deeper residual nets do not degrade (resnet56 at least as good as resnet20)",
                                  "final training error resnet56 - resnet20 (points), paired by seed; "
                                  "claim: below +1", gap, budget, below=1.0,
-                                 reference=None if own else _reference.relative_path(REFERENCE))
-    where = "this run" if own else f"the reference run ({reference_epochs} epochs, lessons/reference/{REFERENCE}.json)"
+                                 reference=None if own else _reference.relative_path(REFERENCE_RUN))
+    where = "this run" if own else f"the reference run ({reference_epochs} epochs, lessons/reference/{REFERENCE_RUN}.json)"
     lesson.say(f"In {where}: resnet56 - resnet20 training error {gap.value:+.1f} points, 95% interval "
                f"[{gap.low:+.1f}, {gap.high:+.1f}] over {gap.n} seeds: {row['verdict']}.")
 
 
 def save_reference(lesson, runs):
     """--reference: keep the per-seed curves and final errors (no weights)."""
-    lesson.save_reference(REFERENCE, {"runs": runs, "recipe": "1,200 images at 8x8, 30 epochs, batch 128, SGD "
+    lesson.save_reference(REFERENCE_RUN, {"runs": runs, "recipe": "1,200 images at 8x8, 30 epochs, batch 128, SGD "
                                       f"momentum 0.9, lr {LR}, {WARMUP}-epoch warm-up then cosine, weight decay 5e-4, "
                                       "no augmentation; training error of the final weights in eval mode"})
 
@@ -288,7 +288,7 @@ def plot_training(lesson, runs, data):
         run = runs[m][0]
         ax.plot(axis, [100 * e for e in run["train_error_curve"]], "-o", color=COLORS[m], label=f"{m} training (this run)")
         ax.plot(axis, [100 * e for e in run["test_error_curve"]], "--", color=COLORS[m], alpha=0.6, label=f"{m} test")
-    reference = lesson.reference(REFERENCE) if lesson.mode != "reference" else None
+    reference = lesson.reference(REFERENCE_RUN) if lesson.mode != "reference" else None
     if reference:
         for m, runs_of_m in reference["results"]["runs"].items():
             color = COLORS[m]

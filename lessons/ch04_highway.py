@@ -133,7 +133,7 @@ def gates_at_init(lesson, batch, labels_of_batch):
 # --------------------------------------------------------------------------------------------------
 # 3. Training: a deep highway net against the plain net of the same depth, over several seeds
 # --------------------------------------------------------------------------------------------------
-REFERENCE = "ch04_highway_training"
+REFERENCE_RUN = "ch04_highway_training"
 REFERENCE_EPOCHS = 8
 
 
@@ -339,7 +339,7 @@ def from_reference(saved):
 
 def reference_results(lesson):
     """The committed reference run's results and its budget text, or (None, None) if it is absent."""
-    saved = lesson.reference(REFERENCE)
+    saved = lesson.reference(REFERENCE_RUN)
     if saved is None:
         return None, None
     r = saved["results"]
@@ -365,9 +365,9 @@ def report_reference(lesson, results, budget_text):
         rows.append(row)
     lesson.table(["net", "mean training error %", "per seed", "mean change of a gate, log-odds",
                   "sd over units of logit(mean T)"], rows,
-                 title=f"Reference run ({_reference.relative_path(REFERENCE)}, made by --reference with this code): "
+                 title=f"Reference run ({_reference.relative_path(REFERENCE_RUN)}, made by --reference with this code): "
                        f"{budget_text}, the same recipe trained longer:")
-    training_verdicts(lesson, results, budget_text, reference=_reference.relative_path(REFERENCE))
+    training_verdicts(lesson, results, budget_text, reference=_reference.relative_path(REFERENCE_RUN))
 
 
 def plot_gates_and_training(lesson, results, reference, data, epochs):
@@ -432,7 +432,7 @@ def main():
     gate_activity(lesson, results, epochs)
     training_verdicts(lesson, results, budget(seeds, epochs, data))
     if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE, to_reference(results, data, epochs))
+        lesson.save_reference(REFERENCE_RUN, to_reference(results, data, epochs))
     else:
         reference, reference_budget = reference_results(lesson) if lesson.mode == "default" else (None, None)
         if reference is not None:

@@ -76,7 +76,7 @@ SETTINGS = {"quick": (8, 256, 1, 2), "default": (8, None, 4, 3), "reference": (8
 # Feature reuse needs weights that move: the same DenseNet on few images for many steps (batch 32, lr 0.1).
 REUSE_SETTINGS = {"quick": (8, 128, 2, 2), "default": (8, 500, 24, 3), "reference": (8, 500, 48, 3),
                   "full": (32, None, 40, 3)}
-REFERENCE = "ch06_dense_vs_resnet"
+REFERENCE_RUN = "ch06_dense_vs_resnet"
 
 
 def describe(setting, batch=64):
@@ -289,10 +289,10 @@ def experiments(lesson):
     results = {"pair": train_pair(lesson, SETTINGS[lesson.mode]),
                "reuse": train_reuse(lesson, REUSE_SETTINGS[lesson.mode])}
     if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE, results)
+        lesson.save_reference(REFERENCE_RUN, results)
     name = "this run" if lesson.mode != "reference" else "reference run"
-    reference = lesson.reference(REFERENCE) if lesson.mode in ("quick", "default") else None
-    path = _reference.relative_path(REFERENCE)
+    reference = lesson.reference(REFERENCE_RUN) if lesson.mode in ("quick", "default") else None
+    path = _reference.relative_path(REFERENCE_RUN)
     panels = [(name, results)] + ([("reference run (--reference)", reference["results"])] if reference else [])
     report_pair(lesson, results["pair"], f"3. Accuracy per parameter, {name}")
     if reference:

@@ -158,7 +158,7 @@ def order_of_accuracy(lesson):
 
 # ----- 4 and 5. training: Euler vs higher-order stacking at equal parameters, paired over seeds -----
 SCHEMES = {"Euler": "resnet26", "midpoint": "midpoint_resnet26", "RK4": "rk4_resnet26"}
-REFERENCE = "ch07_rk_training"
+REFERENCE_RUN = "ch07_rk_training"
 # The settings of the training runs: pixels, training images (None: all), epochs, seeds, schemes, and the RK4
 # factor modes trained for the first seed only (section 5). --reference: the same recipe, twice as long.
 SETTINGS = {"quick": (8, 384, 1, 2, ("Euler", "RK4"), ("learn", "decay")),
@@ -290,13 +290,13 @@ def training(lesson):
     setting = SETTINGS[lesson.mode]
     results = train_runs(lesson, setting)
     if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE, results)
+        lesson.save_reference(REFERENCE_RUN, results)
     report_training(lesson, results, "4. Equal parameters, this run" if lesson.mode != "reference"
                     else "4. Reference run")
     panels = [("this run", results)]
-    reference = lesson.reference(REFERENCE) if lesson.mode in ("quick", "default") else None
+    reference = lesson.reference(REFERENCE_RUN) if lesson.mode in ("quick", "default") else None
     if reference:
-        path = _reference.relative_path(REFERENCE)
+        path = _reference.relative_path(REFERENCE_RUN)
         report_training(lesson, reference["results"], f"Reference run ({path}, {reference['date']}, "
                         f"{reference['wall_seconds'] / 60:.0f} min on {reference['threads']} thread(s))", path)
         panels.append(("reference run (--reference)", reference["results"]))

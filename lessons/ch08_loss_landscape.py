@@ -27,7 +27,7 @@ import minidl
 from minidl import analysis
 from minidl.models.resnet import resnet
 
-REFERENCE = "ch08_landscape_depth56"
+REFERENCE_RUN = "ch08_landscape_depth56"
 RADIUS = 0.5  # "near the minimum": grid points with |a|, |b| <= RADIUS
 
 
@@ -193,16 +193,16 @@ def plot(lesson, runs):
 
 def show_reference(lesson):
     """The committed reference run's table and verdict; returns {caption: (plan, results)} for the figures, or {}."""
-    saved = lesson.reference(REFERENCE)
+    saved = lesson.reference(REFERENCE_RUN)
     if saved is None:
         return {}
     ref = saved["results"]
     results = {int(s): r for s, r in ref["seeds"].items()}
     interval = report(lesson, results, ref["plan"],
-                      f"3. Reference run ({_reference.relative_path(REFERENCE)}, made by --reference with this code): "
+                      f"3. Reference run ({_reference.relative_path(REFERENCE_RUN)}, made by --reference with this code): "
                       f"depth {ref['plan']['depth']}, otherwise this run's design")
     say_interval(lesson, interval, results, ref["plan"]["depth"])
-    verdict(lesson, ref["plan"], interval, ref["images"], reference=_reference.relative_path(REFERENCE))
+    verdict(lesson, ref["plan"], interval, ref["images"], reference=_reference.relative_path(REFERENCE_RUN))
     return {f"reference (depth {ref['plan']['depth']})": (ref["plan"], results)}
 
 
@@ -222,7 +222,7 @@ def main():
     verdict(lesson, plan, interval, len(y))
     runs = {"this run": (plan, results)}
     if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE, {"plan": plan, "images": len(y), "seeds": {str(s): r for s, r in
+        lesson.save_reference(REFERENCE_RUN, {"plan": plan, "images": len(y), "seeds": {str(s): r for s, r in
                                                                                       results.items()}})
     elif lesson.mode == "quick":
         lesson.say("(--quick uses one seed, a tiny grid, batch and training run: too coarse to judge smoothness.)")
