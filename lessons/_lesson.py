@@ -123,6 +123,17 @@ class Lesson:
         sys.stdout.flush()
 
 
+def sgd_steps(epochs, images, batch_size=128):
+    """SGD steps of `epochs` epochs over `images` images (the last batch may be short)."""
+    return epochs * -(-images // batch_size)
+
+
+def training_budget(seeds, epochs, images, size, batch_size=128):
+    """The training a verdict rests on, as verdicts.json states it: seeds x SGD steps, images and their side."""
+    return (f"{seeds} seed{'s' * (seeds > 1)} x {sgd_steps(epochs, images, batch_size)} SGD steps, {images:,} images "
+            f"at {size}x{size}")
+
+
 def low_resolution(images, size):
     """Average-pool square (N, C, H, W) images down to size x size: 32x32 -> 16x16 leaves a quarter of the
     convolution work for the same networks (the cheap CIFAR of quick and default modes). Keeps the dtype."""

@@ -195,11 +195,6 @@ def train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, 
     return runs, data
 
 
-def budget_of(data, epochs, seeds):
-    steps = epochs * -(-len(data[1]) // 128)
-    return f"{seeds} seed(s) x {steps} SGD steps, {len(data[1]):,} images at {data[0].shape[-1]}x{data[0].shape[-1]}"
-
-
 def report_training(lesson, runs, data):
     """The error tables, then the verdicts: plain56 against plain20 (paired by seed) here, resnet56 against
     resnet20 from the reference run."""
@@ -236,7 +231,7 @@ def plain_depth_verdict(lesson, runs, data, epochs):
                           [100 * r["train_error"] for r in runs["plain20"]])
     row = lesson.verdicts.effect("deeper plain nets train worse (plain56 vs plain20)",
                                  "final training error plain56 - plain20 (points), paired by seed", gap,
-                                 budget_of(data, epochs, gap.n))
+                                 _lesson.training_budget(gap.n, epochs, len(data[1]), data[0].shape[-1]))
     lesson.say(f"plain56 - plain20 training error: {gap.value:+.1f} points over {gap.n} seed(s)"
                + (f", 95% interval [{gap.low:+.1f}, {gap.high:+.1f}]" if gap.low is not None else "")
                + f": {row['verdict']}." + (" The deeper plain net fits its own training data worse, although (He et "
@@ -256,8 +251,8 @@ def resnet_depth_verdict(lesson, runs, data, epochs):
     gap = paired_interval([100 * r["train_error"] for r in source["resnet56"]],
                           [100 * r["train_error"] for r in source["resnet20"]])
     reference_epochs = len(source["resnet56"][0]["train_error_curve"])
-    budget = f"{gap.n} seeds x {reference_epochs * 10} SGD steps, 1,200 images at 8x8" if not own else \
-        budget_of(data, epochs, gap.n)
+    budget = _lesson.training_budget(gap.n, reference_epochs, 1200, 8) if not own else \
+        _lesson.training_budget(gap.n, epochs, len(data[1]), data[0].shape[-1])
     row = lesson.verdicts.effect("deeper residual nets do not degrade (resnet56 at least as good as resnet20)",
                                  "final training error resnet56 - resnet20 (points), paired by seed; "
                                  "claim: below +1", gap, budget, below=1.0,

@@ -161,16 +161,6 @@ def design(lesson):
     return images, size, epochs, [lesson.seed + k for k in range(seeds)]
 
 
-def sgd_steps(epochs, images, batch_size=128):
-    return epochs * -(-images // batch_size)
-
-
-def budget(seeds, epochs, data):
-    size = data[0].shape[-1]
-    return (f"{len(seeds)} seed{'s' * (len(seeds) > 1)} x {sgd_steps(epochs, len(data[1]))} SGD steps, "
-            f"{len(data[1]):,} images at {size}x{size}")
-
-
 def train_seed(lesson, data, epochs, seed, gate_batch):
     """The three nets from one seed: the same random stream at construction and the same batches in the same
     order (minidl.train's loader is seeded by `seed`), so that their differences are paired."""
@@ -197,7 +187,7 @@ def train_all(lesson, data, epochs, seeds, gate_batch):
     size = data[0].shape[-1]
     labels = run_labels(*deep_net(lesson))
     print(f"3. Training {', '.join(labels)} on {len(data[1]):,} images at {size}x{size} for {epochs} epochs = "
-          f"{sgd_steps(epochs, len(data[1]))} SGD steps (test: {len(data[3]):,}), seeds {', '.join(map(str, seeds))}; "
+          f"{_lesson.sgd_steps(epochs, len(data[1]))} SGD steps (test: {len(data[3]):,}), seeds {', '.join(map(str, seeds))}; "
           f"chapter 3's recipe: SGD momentum 0.9, lr 0.1 with a two-epoch warm-up from 0.01, cosine, weight decay "
           f"5e-4, batch 128, {'crop + flip' if lesson.mode == 'full' else 'no augmentation'}. The three nets of a "
           "seed start from the same random stream and see the same batches.\n")
@@ -262,7 +252,7 @@ def report_training(lesson, results, data, epochs):
                          for label in labels] for s in seeds],
                  title="Final training error (eval mode, all training images) and test error:")
     if lesson.mode == "quick":
-        lesson.say(f"Quick run: {sgd_steps(epochs, len(data[1]))} steps on {len(data[1])} images, one seed: too few to "
+        lesson.say(f"Quick run: {_lesson.sgd_steps(epochs, len(data[1]))} steps on {len(data[1])} images, one seed: too few to "
                    "compare the nets; the verdicts below say so.")
         return
     plain = paired_interval([results[s][plain_run].train_err * 100 for s in seeds],
@@ -314,7 +304,7 @@ def gate_activity(lesson, results, epochs):
 def to_reference(results, data, epochs):
     """Per seed and net: final errors, the training-error curve and every unit's mean gate before and after."""
     size = data[0].shape[-1]
-    return {"images": len(data[1]), "size": size, "epochs": epochs, "steps": sgd_steps(epochs, len(data[1])),
+    return {"images": len(data[1]), "size": size, "epochs": epochs, "steps": _lesson.sgd_steps(epochs, len(data[1])),
             "seeds": {str(seed): {label: {"train_err": run.train_err, "test_err": run.test_err,
                                           "train_acc": run.history.column("train_acc"),
                                           "test_acc": run.history.column("test_acc"),
@@ -430,7 +420,7 @@ def main():
     results = train_all(lesson, data, epochs, seeds, gate_batch)
     report_training(lesson, results, data, epochs)
     gate_activity(lesson, results, epochs)
-    training_verdicts(lesson, results, budget(seeds, epochs, data))
+    training_verdicts(lesson, results, _lesson.training_budget(len(seeds), epochs, len(data[1]), data[0].shape[-1]))
     if lesson.mode == "reference":
         lesson.save_reference(REFERENCE_RUN, to_reference(results, data, epochs))
     else:

@@ -110,9 +110,8 @@ def run(lesson, plan, x, y, xt, yt):
 
 
 def budget(plan, images):
-    steps = plan["epochs"] * -(-images // 64)
-    return (f"{len(plan['seeds'])} seed{'s' * (len(plan['seeds']) > 1)} x {steps} SGD steps, {images:,} images at "
-            f"{plan['size']}x{plan['size']}; {plan['points_2d']}^2 grid on {len(plan['seeds'])} pair(s) of directions, "
+    return (_lesson.training_budget(len(plan["seeds"]), plan["epochs"], images, plan["size"], batch_size=64)
+            + f"; {plan['points_2d']}^2 grid on {len(plan['seeds'])} pair(s) of directions, "
             f"{plan['batch']} images")
 
 
