@@ -12,9 +12,12 @@ The threads must agree in three places only:
   `in_order(draw)`.
 
 Outside a replica (the usual single-threaded case) all three are no-ops, and every op behaves as before.
+There may be more replicas than cores: then at most `cores` of them run at once, and a replica gives its core
+to another while it waits at a meeting point (`ReplicaGroup.core`).
 Replicas run the same model, so they reach each meeting point in the same order; a replica that fails
 breaks the barrier, and the others stop with it instead of waiting forever.
 """
+import contextlib
 import threading
 
 _local = threading.local()
@@ -23,8 +26,10 @@ _local = threading.local()
 class ReplicaGroup:
     """The meeting point of `size` replica threads (one group per data-parallel step)."""
 
-    def __init__(self, size):
+    def __init__(self, size, cores=None):
         self.size = size
+        self.cores = cores or size
+        self._running = threading.Semaphore(self.cores)  # a token per core: who may compute now
         self._barrier = threading.Barrier(size)
         # Two sets of slots, used in turn: a replica writing the slots of call k + 1 cannot overwrite those of
         # call k before everyone has read them, because everyone must first reach the barrier of call k + 1.
@@ -37,7 +42,8 @@ class ReplicaGroup:
         `values` (a tuple: several sums cost one meeting)."""
         slots = self._slots[calls % 2]
         slots[index] = values
-        self._barrier.wait()
+        with self.waiting():
+            self._barrier.wait()
         totals = list(slots[0])
         for other in slots[1:]:
             totals = [total + value for total, value in zip(totals, other)]
@@ -45,7 +51,7 @@ class ReplicaGroup:
 
     def in_order(self, index, work):
         """Run work() in replica 0, then 1, ...; each replica waits for its turn (once per call site)."""
-        with self._turn:
+        with self.waiting(), self._turn:
             self._turn.wait_for(lambda: self._next_in_order % self.size == index or self._barrier.broken)
             if self._barrier.broken:
                 raise threading.BrokenBarrierError
@@ -54,6 +60,28 @@ class ReplicaGroup:
             finally:
                 self._next_in_order += 1
                 self._turn.notify_all()
+
+    @contextlib.contextmanager
+    def core(self):
+        """Hold one of the group's cores for the block (a replica holds one while it computes)."""
+        self._running.acquire()
+        try:
+            yield
+        finally:
+            self._running.release()
+
+    @contextlib.contextmanager
+    def waiting(self):
+        """Give the core back while blocked at a meeting point, so that a replica still on its way can reach it."""
+        self._running.release()
+        try:
+            yield
+        finally:
+            self._running.acquire()
+
+    def cores_per_replica(self):
+        """Cores a replica's own ops may spread over (a conv's chunks) when there are more cores than replicas."""
+        return max(1, self.cores // self.size)
 
     def abort(self):
         """Release every waiting replica with BrokenBarrierError (called when one replica fails)."""

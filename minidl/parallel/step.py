@@ -9,6 +9,10 @@ Python that dispatches the ops, which is why whole passes per thread scale bette
 (the measurements are in benchmarks/RESULTS.md). The result is the same as one pass over the whole batch,
 up to the order of floating-point sums: batch norm uses the whole batch's statistics, the loss and the
 gradients are those of the batch mean, and BN's running averages are updated once.
+
+The batch is cut by its size alone (chunks of about CHUNK_SIZE images), never by the number of threads: the
+threads only decide how many chunks run at once. So the sums, and a whole training run, come out bit for bit
+the same on 1, 2 or 16 threads, and a lesson's verdict cannot flip with the machine's core count.
 """
 import threading
 
@@ -20,23 +24,25 @@ from ..functional import reference
 from . import replicas
 from .threads import pool, thread_count, using
 
-MIN_CHUNK = 8  # images per replica: below this the threads' overhead outweighs what they share
+# Images per replica. 64 keeps a 128-image batch in two chunks, one per core of a 2-core machine, as before the
+# chunking stopped following the thread count; smaller chunks cost more Python dispatch per image.
+CHUNK_SIZE = 64
 
 
-def chunk_bounds(n, threads=None, device="cpu"):
-    """[(start, stop), ...]: n samples cut into at most `threads` near-equal chunks of >= MIN_CHUNK samples.
+def chunk_bounds(n, chunk_size=CHUNK_SIZE, device="cpu"):
+    """[(start, stop), ...]: n samples cut into n // chunk_size near-equal chunks (at least one).
 
     On a GPU the whole batch is one chunk: the device already runs each op on all its cores. So it is under
     `minidl.reference_ops()`: the textbook ops know nothing of replicas (their batch norm would see one chunk).
     """
-    threads = 1 if device != "cpu" or reference.active() else threads or thread_count()
-    count = max(1, min(threads, n // MIN_CHUNK))
+    count = 1 if device != "cpu" or reference.active() else max(1, n // chunk_size)
     edges = [n * i // count for i in range(count + 1)]
     return list(zip(edges[:-1], edges[1:]))
 
 
-def train_step(model, x, y, loss_fn, threads=None):
-    """Forward and backward of loss_fn(model(x), y) over the whole batch, on `threads` threads (default: all cores).
+def train_step(model, x, y, loss_fn, threads=None, chunk_size=CHUNK_SIZE):
+    """Forward and backward of loss_fn(model(x), y) over the whole batch, in chunks of about `chunk_size` images
+    that run `threads` at a time (default: all cores).
 
     loss_fn must return the *mean* loss of the samples it is given (as F.cross_entropy does). Parameter
     gradients are added to `.grad` as one backward of the batch mean would (a hook on a parameter sees each
@@ -44,7 +50,7 @@ def train_step(model, x, y, loss_fn, threads=None):
     for the whole batch.
     """
     x, y = _raw(x), _raw(y)
-    bounds = chunk_bounds(len(x), threads, backend.device_of(x))
+    bounds = chunk_bounds(len(x), chunk_size, backend.device_of(x))
     n = len(x)
 
     def work(start, stop):
@@ -55,7 +61,7 @@ def train_step(model, x, y, loss_fn, threads=None):
         return loss.data * loss.dtype.type(weight), logits.data
 
     with blas_threads(1), using(threads):
-        results, leaf_grads = _run_replicas(work, bounds)
+        results, leaf_grads = _run_replicas(work, bounds, threads or thread_count())
     for grads in leaf_grads:  # each replica's share of every parameter's gradient, added in replica order
         for leaf, grad in grads.values():
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
@@ -63,8 +69,9 @@ def train_step(model, x, y, loss_fn, threads=None):
     return sum(losses[1:], losses[0]), _concatenate(outputs)
 
 
-def forward(model, x, threads=None):
-    """model(x) without a graph, the batch spread over `threads` threads; returns the raw output array."""
+def forward(model, x, threads=None, chunk_size=CHUNK_SIZE):
+    """model(x) without a graph, in chunks of about `chunk_size` images run `threads` at a time; returns the raw
+    output array."""
     x = _raw(x)
 
     def work(start, stop):
@@ -72,15 +79,17 @@ def forward(model, x, threads=None):
             return model(Tensor._wrap(x[start:stop])).data
 
     with blas_threads(1), using(threads):
-        outputs, _ = _run_replicas(work, chunk_bounds(len(x), threads, backend.device_of(x)))
+        outputs, _ = _run_replicas(work, chunk_bounds(len(x), chunk_size, backend.device_of(x)),
+                                   threads or thread_count())
     return _concatenate(outputs)
 
 
-def _run_replicas(work, bounds):
-    """([work(start, stop) per chunk], [leaf gradients per replica]); one chunk runs in the calling thread."""
+def _run_replicas(work, bounds, cores):
+    """([work(start, stop) per chunk], [leaf gradients per replica]), with at most `cores` replicas running at
+    once; the first chunk runs in the calling thread."""
     if len(bounds) == 1:  # one chunk: no replicas, but a conv may still split its work over `threads`
         return [work(*bounds[0])], []
-    group = replicas.ReplicaGroup(len(bounds))
+    group = replicas.ReplicaGroup(len(bounds), cores)
     members = [replicas.Replica(group, index) for index in range(len(bounds))]
     enabled = grad_mode.is_grad_enabled()
 
@@ -88,7 +97,8 @@ def _run_replicas(work, bounds):
         replicas.enter(members[index])
         grad_mode.set_grad_enabled(enabled)
         try:
-            return work(*bounds[index])
+            with group.core():
+                return work(*bounds[index])
         except BaseException:
             group.abort()  # the others would wait for this replica at their next meeting point
             raise

@@ -22,7 +22,7 @@ def _one_pass(model, x, y):
     return float(loss.data), logits.data, [p.grad.copy() for p in model.parameters()], _state(model)
 
 
-def _compare(name_or_model, threads, batch=37, size=16, **kw):
+def _compare(name_or_model, threads, batch=37, size=16, chunk_size=12, **kw):
     minidl.set_default_dtype(np.float64)
     try:
         minidl.manual_seed(0)
@@ -37,7 +37,7 @@ def _compare(name_or_model, threads, batch=37, size=16, **kw):
         for p in model.parameters():
             p.grad = None
         minidl.manual_seed(5)
-        loss, logits = parallel.train_step(model, x, y, F.cross_entropy, threads=threads)
+        loss, logits = parallel.train_step(model, x, y, F.cross_entropy, threads=threads, chunk_size=chunk_size)
         got = (float(loss), logits, [p.grad for p in model.parameters()], _state(model))
     finally:
         minidl.set_default_dtype(np.float32)
@@ -49,28 +49,48 @@ def _compare(name_or_model, threads, batch=37, size=16, **kw):
         np.testing.assert_allclose(got[3][key], expected[3][key], rtol=1e-12, atol=1e-14, err_msg=key)
 
 
-@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("threads", [1, 2, 3])
 def test_resnet_matches_one_pass_over_the_batch(threads):
-    _compare("resnet20", threads, depth=8)
+    _compare("resnet20", threads, depth=8)  # 3 chunks of the 37 images, run 1, 2 or 3 at a time
 
 
 def test_memory_efficient_densenet_matches_one_pass():
-    _compare("densenet_bc100", 2, batch=16, size=8, depth=10)
+    _compare("densenet_bc100", 2, batch=16, size=8, chunk_size=8, depth=10)
 
 
 def test_dropout_masks_equal_one_draw_for_the_whole_batch():
     def model():
         return nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 32), nn.BatchNorm1d(32), nn.ReLU(),
                              nn.Dropout(0.5), nn.Linear(32, 10))
-    _compare(model, 2, batch=40, size=4)
+    _compare(model, 2, batch=40, size=4, chunk_size=10)
 
 
-def test_chunks_cover_the_batch_and_are_not_too_small():
-    assert parallel.chunk_bounds(128, 2) == [(0, 64), (64, 128)]
-    assert parallel.chunk_bounds(93, 2) == [(0, 46), (46, 93)]
-    assert parallel.chunk_bounds(10, 4) == [(0, 10)]          # chunks of fewer than 8 images: one thread
-    assert parallel.chunk_bounds(24, 16) == [(0, 8), (8, 16), (16, 24)]
-    assert parallel.chunk_bounds(128, 2, device="cuda") == [(0, 128)]
+def test_chunks_follow_the_batch_size_not_the_thread_count():
+    assert parallel.chunk_bounds(128) == [(0, 64), (64, 128)]
+    assert parallel.chunk_bounds(191) == [(0, 95), (95, 191)]
+    assert parallel.chunk_bounds(40) == [(0, 40)]              # fewer than 2 x 64 images: one chunk
+    assert parallel.chunk_bounds(24, chunk_size=8) == [(0, 8), (8, 16), (16, 24)]
+    assert parallel.chunk_bounds(128, device="cuda") == [(0, 128)]
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_step_is_bit_for_bit_the_same_on_any_number_of_threads(threads):
+    """The thread count decides only how many chunks run at once, so float32 results match exactly."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((48, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 48)
+    results = []
+    for count in (2, threads):
+        minidl.manual_seed(0)
+        model = minidl.models.create("resnet20", depth=8)
+        loss, logits = parallel.train_step(model, x, y, F.cross_entropy, threads=count, chunk_size=16)
+        results.append((loss, logits, [p.grad for p in model.parameters()], _state(model)))
+    (loss_a, logits_a, grads_a, state_a), (loss_b, logits_b, grads_b, state_b) = results
+    assert loss_a == loss_b
+    np.testing.assert_array_equal(logits_a, logits_b)
+    for a, b in zip(grads_a, grads_b):
+        np.testing.assert_array_equal(a, b)
+    for key in state_a:
+        np.testing.assert_array_equal(state_a[key], state_b[key])
 
 
 def test_gradients_add_to_what_is_there():
@@ -121,7 +141,8 @@ def test_a_failing_replica_raises_its_error_and_does_not_hang():
 
     def run():
         try:
-            parallel.train_step(_FailsInSecondChunk(), x, np.arange(32) % 10, F.cross_entropy, threads=2)
+            parallel.train_step(_FailsInSecondChunk(), x, np.arange(32) % 10, F.cross_entropy, threads=2,
+                                chunk_size=16)
         except Exception as error:  # noqa: BLE001 - recorded for the assertion below
             outcome.append(error)
 
@@ -141,7 +162,7 @@ def test_conv_chunks_run_in_the_replica_thread():
         return F.conv2d(x, weight, padding=1).mean(axis=(2, 3))
 
     x = np.ones((16, 3, 4, 4), np.float32)
-    parallel.train_step(model, x, np.arange(16) % 10, F.cross_entropy, threads=2)
+    parallel.train_step(model, x, np.arange(16) % 10, F.cross_entropy, threads=2, chunk_size=8)
     assert len(seen) == 2 and all(len(threads) == 1 for threads in seen)
 
 
@@ -162,24 +183,24 @@ def test_profile_counts_the_ops_of_every_replica():
     with minidl.profile() as single:
         parallel.train_step(model, x, y, F.cross_entropy, threads=1)
     with minidl.profile(clock=time.thread_time, block_clock=time.process_time) as double:
-        parallel.train_step(model, x, y, F.cross_entropy, threads=2)
+        parallel.train_step(model, x, y, F.cross_entropy, threads=2, chunk_size=16)
     assert double.op_calls() == 2 * single.op_calls()
     assert double.total > 0
 
 
 def test_train_gives_the_same_history_on_one_and_two_threads(monkeypatch):
     rng = np.random.default_rng(0)
-    data = (rng.standard_normal((96, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 96),
+    data = (rng.standard_normal((160, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 160),
             rng.standard_normal((40, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 40))
     histories = []
-    for threads in ("1", "2"):
+    for threads in ("1", "2"):  # batches of 128 (two chunks of 64) and of 32 (one chunk)
         monkeypatch.setenv("MINIDL_NUM_THREADS", threads)
         minidl.manual_seed(0)
         model = minidl.models.create("resnet20", depth=8)
-        histories.append(minidl.train(model, data=data, epochs=2, batch_size=32, lr=0.05, progress=False))
+        histories.append(minidl.train(model, data=data, epochs=2, batch_size=128, lr=0.05, progress=False))
     for one, two in zip(*histories):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc"):
-            assert two[key] == pytest.approx(one[key], rel=1e-4, abs=1e-5), key
+            assert two[key] == one[key], key  # the same chunks, the same sums: equal, not merely close
 
 
 def test_one_thread_means_one_thread_for_the_convs_too(monkeypatch):
@@ -204,5 +225,5 @@ def test_one_thread_means_one_thread_for_the_convs_too(monkeypatch):
 def test_reference_ops_run_the_batch_in_one_thread():
     """The textbook ops have no replica meeting points, so the step keeps their batch norm on the whole batch."""
     with minidl.reference_ops():
-        assert parallel.chunk_bounds(128, 2) == [(0, 128)]
+        assert parallel.chunk_bounds(128) == [(0, 128)]
         _compare("resnet20", 2, batch=16, size=8, depth=8)
