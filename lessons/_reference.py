@@ -1,6 +1,10 @@
 """Reference runs: what only a long run shows, produced by a chapter's --reference mode with minidl's own code
 and committed under lessons/reference/ (histories, metrics, small arrays; never weights), with the command,
 commit, date, machine, thread count and wall time that made them. Default mode draws the reader's run over them.
+
+A long run is a `RecordedRun`: a fixed setting and a list of units (one net trained with one seed), each written
+to the file the moment it finishes, with its own provenance. A run stopped part-way resumes at the first unit not
+yet in the file; a file made with another setting is started over, and the run says so.
 """
 import datetime
 import json
@@ -8,8 +12,10 @@ import os
 import platform
 import subprocess
 import sys
+import time
 
 import minidl
+from minidl._atomic import atomic_open
 
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
 
@@ -27,11 +33,7 @@ def save(name, results, wall_seconds, device, commit=None, folder=FOLDER):
     """Write lessons/reference/<name>.json atomically; returns its path."""
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{name}.json")
-    temporary = os.path.join(folder, f".tmp-{name}.json")
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump({**provenance(wall_seconds, device, commit or current_commit()), "results": results}, f, indent=1)
-        f.write("\n")
-    os.replace(temporary, path)
+    write_json_atomically(path, {**provenance(wall_seconds, device, commit or current_commit()), "results": results})
     return path
 
 
@@ -42,6 +44,54 @@ def load(name, folder=FOLDER):
         return None
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+class RecordedRun:
+    """lessons/reference/<name>.json as a set of finished units under one setting (plain JSON data)."""
+
+    def __init__(self, name, setting, folder=FOLDER):
+        self.name, self.folder = name, folder
+        self.setting = json.loads(json.dumps(setting))  # as it reads back from the file (tuples become lists)
+        saved = load(name, folder)
+        self.units = {}
+        if saved is not None and saved.get("setting") == self.setting:
+            self.units = saved["units"]
+        elif saved is not None:
+            print(f"{relative_path(name)} was made with another setting: its {len(saved.get('units', {}))} "
+                  "unit(s) are set aside and the run starts over (the file is replaced when the first new unit ends)")
+
+    def done(self, unit):
+        return unit in self.units
+
+    def result(self, unit):
+        """The recorded result of `unit`, or None if it has not run yet."""
+        entry = self.units.get(unit)
+        return None if entry is None else entry["result"]
+
+    def run(self, unit, work, device):
+        """work() -> result, timed, recorded with its provenance and written at once; skipped if already done."""
+        if self.done(unit):
+            return self.result(unit)
+        commit, started = current_commit(), time.perf_counter()
+        result = work()
+        self.units[unit] = {"result": result,
+                            "provenance": provenance(time.perf_counter() - started, device, commit)}
+        self.save()
+        print(f"{relative_path(self.name)}: unit {unit} recorded ({len(self.units)} done)")
+        return result
+
+    def save(self):
+        os.makedirs(self.folder, exist_ok=True)
+        path = os.path.join(self.folder, f"{self.name}.json")
+        write_json_atomically(path, {"setting": self.setting, "units": self.units})
+        return path
+
+
+def write_json_atomically(path, data):
+    """Write `data` as JSON to `path`, whole or not at all (minidl's atomic writer)."""
+    with atomic_open(path, "w") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
 
 
 def relative_path(name):

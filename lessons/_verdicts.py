@@ -4,13 +4,18 @@ the budget it was measured at and what the interval says; saved as out/chNN/verd
 The rule is fixed before the run: a claim predicts that its measure lies above (or below) a threshold. If the
 whole interval is on the predicted side the claim is "shown"; if the whole interval is on the other side it is
 "contradicted"; if the interval straddles the threshold (or one run leaves it unknown) it is "not shown at this
-budget". Nothing is tuned after the fact.
+budget". Nothing is tuned after the fact. A comparison one of whose sides never left chance is "confounded"
+whatever its interval says: a net stuck on the chance plateau shows that it failed to start, not how it compares.
+A claim not shown gets, from the spread of its own runs, the number of seeds that would likely settle it.
 """
 import json
 import math
 import os
 
-SHOWN, NOT_SHOWN, CONTRADICTED = "shown", "not shown at this budget", "contradicted"
+from minidl.analysis import t_critical
+
+SHOWN, NOT_SHOWN, CONTRADICTED, CONFOUNDED = "shown", "not shown at this budget", "contradicted", "confounded"
+VERDICTS = (SHOWN, NOT_SHOWN, CONTRADICTED, CONFOUNDED)
 
 
 class Verdicts:
@@ -19,23 +24,29 @@ class Verdicts:
     def __init__(self):
         self.rows = []
 
-    def effect(self, claim, measure, interval, budget, *, above=0.0, below=None, reference=None):
+    def effect(self, claim, measure, interval, budget, *, above=0.0, below=None, reference=None, scale=None,
+               both_trained=True):
         """A statistical claim: `interval` (minidl.analysis.mean_interval / paired_interval / proportion_interval)
-        should lie above `above`, or, if `below` is given, below `below`."""
+        should lie above `above`, or, if `below` is given, below `below`. `scale`: the training it rests on
+        (see `scale()`); `both_trained=False` when a side of the comparison never left chance."""
         threshold, side = (above, 1) if below is None else (below, -1)
         where = interval.excludes(threshold) * side
-        verdict = SHOWN if where > 0 else CONTRADICTED if where < 0 else NOT_SHOWN
-        return self._add(claim, measure, interval.value, interval.ci95, interval.n, budget, verdict, reference)
+        verdict = (CONFOUNDED if not both_trained else SHOWN if where > 0 else CONTRADICTED if where < 0
+                   else NOT_SHOWN)
+        row = self._add(claim, measure, interval.value, interval.ci95, interval.n, budget, verdict, reference, scale)
+        if verdict == NOT_SHOWN:
+            row["seeds_to_settle"] = seeds_to_settle(interval, threshold)
+        return row
 
     def exact(self, claim, measure, value, holds, budget, n=1, reference=None):
         """A claim settled by a computation rather than by sampling (a gradient check, a fitted order): no
         interval; shown if `holds`, contradicted otherwise."""
-        return self._add(claim, measure, value, None, n, budget, SHOWN if holds else CONTRADICTED, reference)
+        return self._add(claim, measure, value, None, n, budget, SHOWN if holds else CONTRADICTED, reference, None)
 
-    def _add(self, claim, measure, value, ci95, n, budget, verdict, reference):
+    def _add(self, claim, measure, value, ci95, n, budget, verdict, reference, scale):
         row = {"claim": claim, "measure": measure, "value": _number(value),
                "ci95": None if ci95 is None else [_number(v) for v in ci95], "n": int(n), "budget": budget,
-               "verdict": verdict, "reference": reference}
+               "verdict": verdict, "reference": reference, "scale": scale}
         self.rows.append(row)
         return row
 
@@ -55,6 +66,27 @@ class Verdicts:
                  "-" if r["ci95"] is None else f"[{_shown(r['ci95'][0])}, {_shown(r['ci95'][1])}]",
                  r["n"], r["budget"] + (f"; rests on {r['reference']}" if r["reference"] else ""), r["verdict"]]
                 for r in self.rows]
+
+
+def scale(image_size, train_images, epochs, seeds):
+    """The training a statistical verdict rests on, as verdicts.json records it."""
+    return {"image_size": int(image_size), "train_images": int(train_images), "epochs": epochs, "seeds": int(seeds)}
+
+
+def seeds_to_settle(interval, threshold, limit=1000):
+    """The smallest number of seeds whose 95% interval, with this run's mean and spread, would exclude
+    `threshold` (None where the mean sits on the threshold or the spread is unknown): a planning figure, since
+    the mean and spread of more seeds will differ."""
+    if interval.n < 2 or interval.n > 30 or interval.low is None:  # above 30 it counts images, not seeds
+        return None
+    spread = (interval.high - interval.low) / (2 * t_critical(interval.n - 1)) * math.sqrt(interval.n)  # the sd
+    gap = abs(interval.value - threshold)
+    if gap == 0 or spread == 0:
+        return None
+    for n in range(2, limit + 1):
+        if t_critical(n - 1) * spread / math.sqrt(n) < gap:
+            return n
+    return None
 
 
 def _number(value):

@@ -1,0 +1,107 @@
+"""The reference suite: the trainings the book's headline claims rest on, at the papers' shape. All 5,085 training
+images of the bundled CIFAR-10 subset at 32x32 and its 1,017 test images, He et al.'s recipe (2015, section 4.2:
+SGD with momentum 0.9, weight decay, batch 128, 4-pixel crops of the mean-subtracted image and flips), five seeds
+fixed here before any run, one unit per net and seed.
+
+A seed fixes a net's initial weights and the order of its batches, so units of one seed are paired: plain and
+residual nets of one depth have the same parameters (option-A shortcuts add none) and start from the same weights.
+Each unit is written to its file as soon as it ends (`_reference.RecordedRun`); several chapters read one file.
+
+    python lessons/reference_suite.py [--device cuda] [--hours H]     # every run, resuming where it stopped
+"""
+import time
+
+import numpy as np
+
+import _reference
+import minidl
+from minidl import analysis
+
+SEEDS = (0, 1, 2, 3, 4)
+CHANCE_ERROR = 0.9
+LEFT_CHANCE = 0.8  # a net whose final training error is above this never left chance (10 classes)
+
+RECIPE = dict(epochs=30, batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4, schedule="cosine", warmup_epochs=2,
+              augment="random 32x32 crop of the image padded by 4 pixels of the mean colour, and a random flip")
+# The loss landscape around each trained net (Li et al. 2018): a 2-D slice along two filter-normalised directions
+# of the seed (the same for every net of one seed), on the first `images` training images, BN in eval mode.
+LANDSCAPE = dict(images=512, points=11, extent=1.0)
+
+DEPTH_RUN = "depth_32px"
+DEPTH_NETS = ("plain20", "resnet20", "plain56", "resnet56")
+
+
+def depth_setting():
+    """Everything that defines the depth run; a file made with another setting is started over."""
+    return dict(image_size=32, train_images=5085, test_images=1017, seeds=list(SEEDS), nets=list(DEPTH_NETS),
+                recipe=RECIPE, landscape=LANDSCAPE,
+                measures="training error of the final weights in eval mode on all training images (no augmentation)")
+
+
+def units(nets, seeds=SEEDS):
+    """Unit names in running order: seed by seed, so that a run stopped part-way leaves whole pairs."""
+    return [f"{net}/seed{seed}" for seed in seeds for net in nets]
+
+
+def depth_run():
+    return _reference.RecordedRun(DEPTH_RUN, depth_setting())
+
+
+def run_depth(device="cpu", deadline=None):
+    """Run the depth run's missing units (until `deadline`, a time.time() value, if given); returns the run."""
+    run, data = depth_run(), None
+    for unit in units(DEPTH_NETS):
+        if run.done(unit):
+            continue
+        if deadline is not None and time.time() > deadline:
+            print(f"time is up: {DEPTH_RUN} stops before unit {unit}; run the command again to resume there")
+            break
+        data = data or cifar10_32px()
+        net, seed = unit.split("/seed")
+        run.run(unit, lambda: train_unit(net, int(seed), data, device), device)
+    return run
+
+
+def cifar10_32px():
+    """The bundled subset (or whatever cifar10() finds), normalised: zero is the mean colour, so a crop's padding
+    is the mean colour, as in He et al.'s mean-subtracted input."""
+    return minidl.data.cifar10()
+
+
+def train_unit(net, seed, data, device="cpu"):
+    """Train `net` with `seed` under RECIPE and measure what the chapters compare: per-epoch curves, the final
+    training and test error, and the loss landscape around the final weights."""
+    x, y, xt, yt = data
+    minidl.manual_seed(seed)
+    model = minidl.models.create(net)
+    recipe = {k: v for k, v in RECIPE.items() if k != "augment"}
+    history = minidl.train(model, data=data, augment=True, seed=seed, device=device, progress=False, **recipe)
+    train_eval = minidl.evaluate(model, (x, y), device=device)
+    result = dict(train_error=1 - train_eval.accuracy, train_loss=train_eval.loss,
+                  test_error=1 - history.final["test_acc"], test_loss=history.final["test_loss"],
+                  train_error_curve=[1 - a for a in history.column("train_acc")],
+                  train_loss_curve=history.column("train_loss"),
+                  test_error_curve=[1 - a for a in history.column("test_acc")],
+                  seconds=sum(history.column("seconds")), parameters=int(sum(p.data.size for p in model.parameters())))
+    result["landscape"] = landscape(model.eval(), x[:LANDSCAPE["images"]], y[:LANDSCAPE["images"]], seed)
+    print(f"  {net} seed {seed}: training error {100 * result['train_error']:.1f}%, test error "
+          f"{100 * result['test_error']:.1f}% ({result['seconds']:.0f} s training)")
+    return result
+
+
+def landscape(model, x, y, seed):
+    """The loss on a grid of LANDSCAPE['points']^2 around the weights, along directions drawn from `seed`."""
+    grid = np.linspace(-LANDSCAPE["extent"], LANDSCAPE["extent"], LANDSCAPE["points"])
+    surface = analysis.loss_surface_2d(model, (x, y), grid, seed=seed)
+    return {"grid": grid.tolist(), "surface": surface.losses.tolist()}
+
+
+def left_chance(results):
+    """True if every run in `results` ended below LEFT_CHANCE training error."""
+    return all(r["train_error"] < LEFT_CHANCE for r in results)
+
+
+def paired(run, first, second):
+    """(results of `first`, results of `second`) over the seeds where both units are done, in seed order."""
+    seeds = [s for s in SEEDS if run.done(f"{first}/seed{s}") and run.done(f"{second}/seed{s}")]
+    return ([run.result(f"{first}/seed{s}") for s in seeds], [run.result(f"{second}/seed{s}") for s in seeds])

@@ -1,0 +1,53 @@
+"""Run the whole reference suite (lessons/_suite.py), resuming at the first unit not yet recorded.
+
+    python lessons/reference_suite.py                   # every unit still missing, on the CPU
+    python lessons/reference_suite.py --hours 2.5       # start no unit after 2.5 hours (a unit takes < 1 hour)
+    python lessons/reference_suite.py --device cuda     # on a GPU
+    python lessons/reference_suite.py --status          # what is recorded, what is missing
+
+Each finished unit is written to lessons/reference/ at once with its provenance (command, commit, date, machine,
+threads, device, wall time): commit the files as units finish. A stopped run loses only the unit it was in.
+"""
+import argparse
+import sys
+import time
+
+import _suite
+import minidl
+
+RUNS = {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS)}
+
+
+def status():
+    for name, (open_run, _, nets) in RUNS.items():
+        run = open_run()
+        names = _suite.units(nets)
+        done = [u for u in names if run.done(u)]
+        hours = sum(run.units[u]["provenance"]["wall_seconds"] for u in done) / 3600
+        print(f"{name}: {len(done)} of {len(names)} units recorded ({hours:.1f} h of runs); "
+              f"next: {next((u for u in names if not run.done(u)), 'none, complete')}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Run the lessons' reference suite, resuming where it stopped.")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--hours", type=float, default=None, help="start no new unit after this many hours")
+    parser.add_argument("--status", action="store_true", help="only say what is recorded and what is missing")
+    args = parser.parse_args(argv)
+    if args.status:
+        status()
+        return 0
+    if args.device == "cuda" and not minidl.cuda.is_available():
+        print("reference_suite: --device cuda needs CuPy and a CUDA GPU (minidl.cuda.is_available() is False); "
+              "run on the CPU or install the gpu extra", file=sys.stderr)
+        return 2
+    deadline = None if args.hours is None else time.time() + 3600 * args.hours
+    for name, (_, run_missing, _) in RUNS.items():
+        print(f"{name}:")
+        run_missing(args.device, deadline)
+    status()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
