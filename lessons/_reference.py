@@ -49,10 +49,10 @@ def load(name, folder=FOLDER):
 class RecordedRun:
     """lessons/reference/<name>.json as a set of finished units under one setting (plain JSON data)."""
 
-    def __init__(self, name, setting, folder=FOLDER):
-        self.name, self.folder = name, folder
+    def __init__(self, name, setting, folder=None):
+        self.name, self.folder = name, folder or FOLDER
         self.setting = json.loads(json.dumps(setting))  # as it reads back from the file (tuples become lists)
-        saved = load(name, folder)
+        saved = load(name, self.folder)
         self.units = {}
         if saved is not None and saved.get("setting") == self.setting:
             self.units = saved["units"]

@@ -38,9 +38,9 @@ def depth_setting():
                 measures="training error of the final weights in eval mode on all training images (no augmentation)")
 
 
-def units(nets, seeds=SEEDS):
+def units(nets):
     """Unit names in running order: seed by seed, so that a run stopped part-way leaves whole pairs."""
-    return [f"{net}/seed{seed}" for seed in seeds for net in nets]
+    return [f"{net}/seed{seed}" for seed in SEEDS for net in nets]
 
 
 def depth_run():

@@ -13,9 +13,10 @@ quick:     gradient norms of depths 20/56 on 16 images; plain20/plain56 trained 
            (far too small to show degradation: it checks that the code runs).
 default:   gradient norms of depths 20/56/110 over 3 seeds; plain20 and plain56 trained on 1,200 images downsampled
            to 8x8 (4x4 averages: a sixteenth of the pixels, same networks) for 8 epochs with 3 seeds, paired;
-           resnet20 and resnet56 with the first seed, drawn over the reference run (about 5 min on 2 cores).
-reference: resnet20 and resnet56, 3 seeds, 30 epochs on the same 1,200 images at 8x8: the run behind the verdict
-           on residual depth, saved as lessons/reference/ch03_resnet_depth.json.
+           resnet20 and resnet56 with the first seed (about 5 min on 2 cores).
+reference: the reference suite's depth run (lessons/_suite.py): plain20, resnet20, plain56, resnet56 at 32x32 on all
+           5,085 training images, 30 epochs, He et al.'s recipe, seeds 0-4, one unit per net and seed, resumable
+           (lessons/reference/depth_32px.json). Every mode ends with the verdicts of its recorded units at 32x32.
 full:      gradient norms over 5 seeds on 128 images; plain20/56/110 and resnet20/56/110 trained at 32x32 on all the
            training images cifar10() finds, 30 epochs each with crop+flip augmentation, 3 seeds (hours on a CPU).
 """
@@ -24,6 +25,8 @@ import numpy as np
 
 import _lesson
 import _reference
+import _suite
+import _verdicts
 import minidl
 from minidl import nn
 from minidl.analysis import gradient_flow, paired_interval
@@ -143,14 +146,11 @@ def plot_gradients(lesson, flows):
 # --------------------------------------------------------------------------------------------------
 # 2. Training: does the deeper plain net reach a lower training error? (He et al. 2015, Fig. 6)
 # --------------------------------------------------------------------------------------------------
-REFERENCE_RUN = "ch03_resnet_depth"  # resnet20 vs resnet56 trained long: lessons/reference/ch03_resnet_depth.json
 COLORS = {"plain20": "C0", "plain56": "C1", "resnet20": "C2", "resnet56": "C3", "plain110": "C4", "resnet110": "C5"}
 
 
 def training_setup(lesson):
     """Section 2 in this mode: (images, epochs, test images, image side, seeds, models)."""
-    if lesson.mode == "reference":
-        return 1200, 30, 500, 8, 3, ("resnet20", "resnet56")
     return lesson.pick((128, 2, 200, 8, 1, ("plain20", "plain56")),
                        (1200, 8, 500, 8, 3, ("plain20", "plain56", "resnet20", "resnet56")),
                        (None, 30, None, 32, 3, ("plain20", "plain56", "plain110", "resnet20", "resnet56", "resnet110")))
@@ -160,7 +160,7 @@ def train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, 
     """One recipe for every net and every seed (a seed fixes the initial weights and the order of the batches,
     so the nets of one seed form a pair); returns {name: [run per seed]} with each run's history and final
     (training error, test error), and the data they saw. In default mode the residual nets train with the
-    first seed only: the verdict on them rests on the reference run."""
+    first seed only: the verdict on them rests on the reference suite."""
     images, epochs, test, size, seeds, models = training_setup(lesson)
     data = lesson.training_data(x_train, y_train, x_test, y_test, images, test)
     if size != data[0].shape[-1]:
@@ -178,7 +178,7 @@ def train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, 
         seed = lesson.seed + offset
         for name in models:
             if lesson.mode == "default" and name.startswith("resnet") and offset > 0:
-                continue
+                continue  # the residual nets' verdict rests on the reference suite
             minidl.manual_seed(seed)
             model = minidl.models.create(name)
             history = minidl.train(model, data=data, epochs=epochs, batch_size=128, lr=LR, warmup_epochs=WARMUP,
@@ -196,8 +196,7 @@ def train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, 
 
 
 def report_training(lesson, runs, data):
-    """The error tables, then the verdicts: plain56 against plain20 (paired by seed) here, resnet56 against
-    resnet20 from the reference run."""
+    """The error tables, then this run's verdict on plain56 against plain20 (paired by seed)."""
     models = list(runs)
     first = {m: runs[m][0] for m in models}
     epochs = len(first[models[0]]["train_error_curve"])
@@ -222,16 +221,18 @@ def report_training(lesson, runs, data):
         lesson.say(f"resnet56, the same 56 layers with identity shortcuts, ended at {100 * res:.1f}% training error "
                    f"(plain56: {100 * first['plain56']['train_error']:.1f}%), resnet20 at {100 * res20:.1f}% "
                    f"(seed {lesson.seed}, {epochs} epochs).")
-    resnet_depth_verdict(lesson, runs, data, epochs)
 
 
 def plain_depth_verdict(lesson, runs, data, epochs):
     """He et al.'s degradation: plain56's final training error above plain20's, paired by seed."""
     gap = paired_interval([100 * r["train_error"] for r in runs["plain56"]],
                           [100 * r["train_error"] for r in runs["plain20"]])
-    row = lesson.verdicts.effect("deeper plain nets train worse (plain56 vs plain20)",
+    size = data[0].shape[-1]
+    row = lesson.verdicts.effect(f"deeper plain nets train worse (plain56 vs plain20), this run at {size}x{size}",
                                  "final training error plain56 - plain20 (points), paired by seed", gap,
-                                 _lesson.training_budget(gap.n, epochs, len(data[1]), data[0].shape[-1]))
+                                 _lesson.training_budget(gap.n, epochs, len(data[1]), size),
+                                 scale=_verdicts.scale(size, len(data[1]), epochs, gap.n),
+                                 both_trained=_suite.left_chance(runs["plain56"]) and _suite.left_chance(runs["plain20"]))
     lesson.say(f"plain56 - plain20 training error: {gap.value:+.1f} points over {gap.n} seed(s)"
                + (f", 95% interval [{gap.low:+.1f}, {gap.high:+.1f}]" if gap.low is not None else "")
                + f": {row['verdict']}." + (" The deeper plain net fits its own training data worse, although (He et "
@@ -239,39 +240,63 @@ def plain_depth_verdict(lesson, runs, data, epochs):
                "problem, an optimisation failure, not overfitting." if row["verdict"] == "shown" else ""))
 
 
-def resnet_depth_verdict(lesson, runs, data, epochs):
-    """Deeper residual nets do not degrade: resnet56's training error at most 1 point above resnet20's,
-    paired by seed. Needs a long run: the verdict comes from the reference file, or from this run's own seeds
-    in --full and --reference mode."""
-    own = lesson.mode in ("full", "reference") and "resnet56" in runs
-    source = runs if own else (lesson.reference(REFERENCE_RUN) or {}).get("results", {}).get("runs")
-    if not source:
-        lesson.say(f"(No reference run lessons/reference/{REFERENCE_RUN}.json: the resnet depth verdict is skipped.)")
+def recorded_verdicts(lesson):
+    """The two degradation claims at the papers' shape, from the reference suite's depth run (32x32, all 5,085
+    training images, 30 epochs, paired seeds): plain56 above plain20, and resnet56 no worse than resnet20 (+1
+    point). A comparison one of whose nets never left chance is confounded."""
+    run = _suite.depth_run()
+    for deep, shallow, claim, options in (
+            ("plain56", "plain20", "deeper plain nets train worse (plain56 vs plain20), 32x32", dict(above=0.0)),
+            ("resnet56", "resnet20", "deeper residual nets do not degrade (resnet56 at most 1 point above resnet20), "
+                                     "32x32", dict(below=1.0))):
+        a, b = _suite.paired(run, deep, shallow)
+        if not a:
+            lesson.say(f"(The reference suite has no finished {deep}/{shallow} pair yet: run "
+                       "`python lessons/reference_suite.py`; the verdict on this claim is skipped.)")
+            continue
+        gap = paired_interval([100 * r["train_error"] for r in a], [100 * r["train_error"] for r in b])
+        epochs = run.setting["recipe"]["epochs"]
+        row = lesson.verdicts.effect(
+            claim, f"final training error {deep} - {shallow} (points, eval mode, all training images), paired by seed"
+            + ("; claim: below +1" if "below" in options else ""), gap,
+            _lesson.training_budget(gap.n, epochs, run.setting["train_images"], 32),
+            reference=_reference.relative_path(_suite.DEPTH_RUN),
+            scale=_verdicts.scale(32, run.setting["train_images"], epochs, gap.n),
+            both_trained=_suite.left_chance(a) and _suite.left_chance(b), **options)
+        each = ", ".join(f"{100 * r['train_error']:.1f}/{100 * s['train_error']:.1f}" for r, s in zip(a, b))
+        lesson.say(f"Reference suite, {deep} vs {shallow} at 32x32 ({epochs} epochs): training error per seed "
+                   f"{deep}/{shallow} (%) {each}; difference {gap.value:+.1f} points"
+                   + (f", 95% interval [{gap.low:+.1f}, {gap.high:+.1f}]" if gap.low is not None else "")
+                   + f" over {gap.n} seed(s): {row['verdict']}."
+                   + (f" About {row['seeds_to_settle']} seeds with this spread would settle it."
+                      if row.get("seeds_to_settle") else ""))
+
+
+def plot_recorded(lesson):
+    """He et al.'s Fig. 6 from the reference suite: training error over epochs, one line per seed, plain nets left
+    and residual nets right (skipped without matplotlib or recorded units)."""
+    run = _suite.depth_run()
+    plt = lesson.pyplot()
+    if plt is None or not run.units:
         return
-    gap = paired_interval([100 * r["train_error"] for r in source["resnet56"]],
-                          [100 * r["train_error"] for r in source["resnet20"]])
-    reference_epochs = len(source["resnet56"][0]["train_error_curve"])
-    budget = _lesson.training_budget(gap.n, reference_epochs, 1200, 8) if not own else \
-        _lesson.training_budget(gap.n, epochs, len(data[1]), data[0].shape[-1])
-    row = lesson.verdicts.effect("deeper residual nets do not degrade (resnet56 at least as good as resnet20)",
-                                 "final training error resnet56 - resnet20 (points), paired by seed; "
-                                 "claim: below +1", gap, budget, below=1.0,
-                                 reference=None if own else _reference.relative_path(REFERENCE_RUN))
-    where = "this run" if own else f"the reference run ({reference_epochs} epochs, lessons/reference/{REFERENCE_RUN}.json)"
-    lesson.say(f"In {where}: resnet56 - resnet20 training error {gap.value:+.1f} points, 95% interval "
-               f"[{gap.low:+.1f}, {gap.high:+.1f}] over {gap.n} seeds: {row['verdict']}.")
-
-
-def save_reference(lesson, runs):
-    """--reference: keep the per-seed curves and final errors (no weights)."""
-    lesson.save_reference(REFERENCE_RUN, {"runs": runs, "recipe": "1,200 images at 8x8, 30 epochs, batch 128, SGD "
-                                      f"momentum 0.9, lr {LR}, {WARMUP}-epoch warm-up then cosine, weight decay 5e-4, "
-                                      "no augmentation; training error of the final weights in eval mode"})
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True)
+    for ax, family in zip(axes, ("plain", "resnet")):
+        for net in (f"{family}20", f"{family}56"):
+            curves = [run.result(f"{net}/seed{s}") for s in _suite.SEEDS if run.done(f"{net}/seed{s}")]
+            for k, r in enumerate(curves):
+                ax.plot(np.arange(1, len(r["train_error_curve"]) + 1), [100 * e for e in r["train_error_curve"]],
+                        color=COLORS[net], linewidth=1.2, label=f"{net} ({len(curves)} seeds)" if k == 0 else None)
+        ax.axhline(100 * _suite.CHANCE_ERROR, color="gray", linestyle=":", linewidth=1, label="chance")
+        ax.set(xlabel="epoch", title=f"{'plain' if family == 'plain' else 'residual'} nets, 32x32, 5,085 images")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("training error (%), running over each epoch's augmented batches")
+    fig.suptitle("Reference suite: training error per epoch, one line per seed (cf. He et al. 2015, Fig. 6)")
+    lesson.figure(fig, "degradation_32px.png")
 
 
 def plot_training(lesson, runs, data):
-    """Training and test error per epoch of every net (first seed), over the reference run's resnet curves
-    where one exists (skipped without matplotlib)."""
+    """Training and test error per epoch of every net of this run (first seed; skipped without matplotlib)."""
     models = list(runs)
     epochs, size = len(runs[models[0]][0]["train_error_curve"]), data[0].shape[-1]
     plt = lesson.pyplot()
@@ -283,14 +308,6 @@ def plot_training(lesson, runs, data):
         run = runs[m][0]
         ax.plot(axis, [100 * e for e in run["train_error_curve"]], "-o", color=COLORS[m], label=f"{m} training (this run)")
         ax.plot(axis, [100 * e for e in run["test_error_curve"]], "--", color=COLORS[m], alpha=0.6, label=f"{m} test")
-    reference = lesson.reference(REFERENCE_RUN) if lesson.mode != "reference" else None
-    if reference:
-        for m, runs_of_m in reference["results"]["runs"].items():
-            color = COLORS[m]
-            for k, r in enumerate(runs_of_m):  # one dotted line per seed: a slow seed stays visible
-                ax.plot(np.arange(1, len(r["train_error_curve"]) + 1), [100 * e for e in r["train_error_curve"]],
-                        ":", color=color, linewidth=1.5, label=f"{m} training, reference run (each seed)" if k == 0
-                        else None)
     ax.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance (90% error)")
     ax.set(xlabel="epoch", ylabel="error (%)", ylim=(0, 100),
            title=f"Plain vs residual: {len(data[1]):,} images at {size}x{size}")
@@ -301,15 +318,19 @@ def plot_training(lesson, runs, data):
 
 def main():
     lesson = _lesson.Lesson(3, "Depth and degradation")
-    x_train, y_train, x_test, y_test = minidl.data.cifar10(seed=lesson.seed)
-    flows = measure_gradients(lesson, x_train, y_train)
-    deepest, step = report_gradients(lesson, flows)
-    plot_gradients(lesson, flows)
-    runs, data = train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, step)
-    if lesson.mode == "reference":
-        save_reference(lesson, runs)
-    report_training(lesson, runs, data)
-    plot_training(lesson, runs, data)
+    if lesson.mode == "reference":  # the depth run of the reference suite: plain/resnet 20/56 at 32x32, 5 seeds
+        _suite.run_depth(lesson.device)
+    else:
+        x_train, y_train, x_test, y_test = minidl.data.cifar10(seed=lesson.seed)
+        flows = measure_gradients(lesson, x_train, y_train)
+        deepest, step = report_gradients(lesson, flows)
+        plot_gradients(lesson, flows)
+        runs, data = train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, step)
+        report_training(lesson, runs, data)
+        plot_training(lesson, runs, data)
+    print("3. The reference suite at the papers' shape (lessons/reference/depth_32px.json)\n")
+    recorded_verdicts(lesson)
+    plot_recorded(lesson)
     lesson.done()
 
 

@@ -12,9 +12,10 @@ surface near the minimum less convex than the residual net's (paired over seeds,
 
 quick:     plain14 vs resnet14, 512 images at 8x8, 1 epoch, one seed, a 7 x 7 grid (checks the code runs).
 default:   plain32 vs resnet32, 5,085 images at 8x8, 2 epochs, seeds 0, 1, 2, an 11 x 11 grid on [-0.5, 0.5]^2 on
-           128 images (about 4 minutes), next to the reference run.
-reference: the default design at depth 56 (Li et al.'s flagship depth) -> lessons/reference/ch08_landscape_depth56.json
-           (about 30 minutes on one thread).
+           128 images (about 4 minutes).
+reference: the reference suite's depth run (lessons/_suite.py), which measures an 11 x 11 surface on [-1, 1]^2 (512
+           training images) around each of plain20, resnet20, plain56 and resnet56 after 30 epochs at 32x32, seeds
+           0-4 (lessons/reference/depth_32px.json). Every mode ends with the verdicts of its recorded units.
 full:      plain56 vs resnet56, 32x32 images, 40 epochs, a 51 x 51 grid on [-1, 1]^2 on 2,048 images, three seeds
            (the paper's grid; days on a CPU).
 """
@@ -23,23 +24,23 @@ import numpy as np
 
 import _lesson
 import _reference
+import _suite
+import _verdicts
 import minidl
 from minidl import analysis
 from minidl.models.resnet import resnet
 
-REFERENCE_RUN = "ch08_landscape_depth56"
 RADIUS = 0.5  # "near the minimum": grid points with |a|, |b| <= RADIUS
+CHANCE_LOSS = 2.0  # below ln 10 = 2.30 with a margin: a net whose loss is higher has not left chance
 
 
 def design(lesson):
     """Depth, image size, training images, epochs, landscape batch, seeds, 1-D and 2-D grid points of this mode.
     Default: 8x8 images (a quarter of 16x16's work) so that three seeds of a 32-layer pair fit, and a 2-D grid on
-    [-0.5, 0.5]^2 only, where the claim is measured. --reference: the same at depth 56, Li et al.'s flagship depth."""
+    [-0.5, 0.5]^2 only, where the claim is measured."""
     depth, size, images, epochs, batch, seeds, points_1d, points_2d, extent = lesson.pick(
         (14, 8, 512, 1, 64, 1, 11, 7, RADIUS), (32, 8, None, 2, 128, 3, 21, 11, RADIUS),
         (56, 32, None, 40, 2048, 3, 51, 51, 1.0))
-    if lesson.mode == "reference":
-        depth = 56
     return dict(depth=depth, size=size, images=images, epochs=epochs, batch=batch,
                 seeds=[lesson.seed + k for k in range(seeds)], points_1d=points_1d, points_2d=points_2d, extent=extent)
 
@@ -129,13 +130,17 @@ def report(lesson, results, plan, title):
                                     [100 * results[s][res]["nonconvex"] for s in results])
 
 
-def verdict(lesson, plan, interval, images, reference=None):
-    """The claim predicts more non-convex points around a plain net's minimum than around the residual net's."""
+def verdict(lesson, plan, interval, images, results):
+    """The claim predicts more non-convex points around a plain net's minimum than around the residual net's; a net
+    still at chance (loss near ln 10) sits on a plateau, and the comparison is then confounded."""
     depth = plan["depth"]
-    lesson.verdicts.effect(f"shortcuts smooth the loss landscape, depth {depth} (Li et al. 2018)"
-                           + (" (reference run)" if reference else ""),
+    trained = all(pair[name]["loss"] < CHANCE_LOSS for pair in results.values() for name in pair)
+    lesson.verdicts.effect(f"shortcuts smooth the loss landscape, depth {depth} (Li et al. 2018), this run at "
+                           f"{plan['size']}x{plan['size']}",
                            f"non-convex share of grid points |a|,|b|<={RADIUS:g}, plain{depth} - resnet{depth}, points",
-                           interval, budget(plan, images), above=0.0, reference=reference)
+                           interval, budget(plan, images), above=0.0,
+                           scale=_verdicts.scale(plan["size"], images, plan["epochs"], len(plan["seeds"])),
+                           both_trained=trained)
 
 
 def say_interval(lesson, interval, results, depth):
@@ -150,8 +155,7 @@ def say_interval(lesson, interval, results, depth):
 
 
 def plot(lesson, runs):
-    """1-D slices of every seed and 2-D surfaces of the first seed, for this run and the reference run (if any);
-    `runs` maps a caption to (plan, results)."""
+    """1-D slices of every seed and 2-D surfaces of the first seed; `runs` maps a caption to (plan, results)."""
     plt = lesson.pyplot()
     if not plt:
         return
@@ -190,23 +194,73 @@ def plot(lesson, runs):
     lesson.figure(fig, "landscape_2d.png")
 
 
-def show_reference(lesson):
-    """The committed reference run's table and verdict; returns {caption: (plan, results)} for the figures, or {}."""
-    saved = lesson.reference(REFERENCE_RUN)
-    if saved is None:
-        return {}
-    ref = saved["results"]
-    results = {int(s): r for s, r in ref["seeds"].items()}
-    interval = report(lesson, results, ref["plan"],
-                      f"3. Reference run ({_reference.relative_path(REFERENCE_RUN)}, made by --reference with this code): "
-                      f"depth {ref['plan']['depth']}, otherwise this run's design")
-    say_interval(lesson, interval, results, ref["plan"]["depth"])
-    verdict(lesson, ref["plan"], interval, ref["images"], reference=_reference.relative_path(REFERENCE_RUN))
-    return {f"reference (depth {ref['plan']['depth']})": (ref["plan"], results)}
+def recorded_landscapes(lesson):
+    """The verdicts at the papers' shape: the 2-D surfaces the reference suite measured around plain and residual
+    nets trained 30 epochs at 32x32 (lessons/_suite.py), paired by seed (same directions for both nets of a seed).
+    Returns {net: [surface per seed]} of the seeds with both nets of a depth, for the figure."""
+    run = _suite.depth_run()
+    shown = {}
+    for depth in (56, 20):
+        plain, res = _suite.paired(run, f"plain{depth}", f"resnet{depth}")
+        if not plain:
+            lesson.say(f"(The reference suite has no finished plain{depth}/resnet{depth} pair yet: run "
+                       f"`python lessons/reference_suite.py`; the depth-{depth} verdict is skipped.)")
+            continue
+        grid = np.array(plain[0]["landscape"]["grid"])
+        shares = {kind: [100 * nonconvexity(np.array(r["landscape"]["surface"]), grid, radius=RADIUS)[0]
+                         for r in runs] for kind, runs in (("plain", plain), ("resnet", res))}
+        interval = analysis.paired_interval(shares["plain"], shares["resnet"])
+        setting = run.setting
+        lesson.table(["seed", f"plain{depth} train err %", f"resnet{depth} train err %",
+                      f"plain{depth} non-convex %", f"resnet{depth} non-convex %"],
+                     [[k, f"{100 * p['train_error']:.1f}", f"{100 * r['train_error']:.1f}", f"{a:.0f}", f"{b:.0f}"]
+                      for k, (p, r, a, b) in enumerate(zip(plain, res, shares["plain"], shares["resnet"]))],
+                     title=f"Reference suite, depth {depth}: nets trained {setting['recipe']['epochs']} epochs at 32x32 "
+                           f"on {setting['train_images']:,} images; {setting['landscape']['points']}^2 grid on "
+                           f"[-1, 1]^2, {setting['landscape']['images']} training images")
+        row = lesson.verdicts.effect(
+            f"shortcuts smooth the loss landscape around trained minima, depth {depth} (Li et al. 2018), 32x32",
+            f"non-convex share of grid points |a|,|b|<={RADIUS:g}, plain{depth} - resnet{depth}, points, paired by seed",
+            interval, _lesson.training_budget(interval.n, setting["recipe"]["epochs"], setting["train_images"], 32)
+            + f"; {setting['landscape']['points']}^2 grid", reference=_reference.relative_path(_suite.DEPTH_RUN),
+            scale=_verdicts.scale(32, setting["train_images"], setting["recipe"]["epochs"], interval.n),
+            both_trained=_suite.left_chance(plain) and _suite.left_chance(res))
+        lesson.say(f"Depth {depth}: plain - resnet non-convex share {interval.value:+.1f} points"
+                   + (f", 95% interval [{interval.low:+.1f}, {interval.high:+.1f}]" if interval.low is not None else "")
+                   + f" over {interval.n} seed(s): {row['verdict']}.\n")
+        shown.update({f"plain{depth}": plain, f"resnet{depth}": res})
+    return shown
+
+
+def plot_recorded(lesson, shown):
+    """The recorded 2-D surfaces of the first seed, plain beside residual, on one colour scale (Li et al. Fig. 5)."""
+    plt = lesson.pyplot()
+    if not plt or not shown:
+        return
+    names = [n for n in ("plain56", "resnet56", "plain20", "resnet20") if n in shown]
+    surfaces = {n: np.array(shown[n][0]["landscape"]["surface"]) for n in names}
+    grid = np.array(shown[names[0]][0]["landscape"]["grid"])
+    low = max(min(float(z.min()) for z in surfaces.values()), 1e-3)
+    levels = np.geomspace(low, 10 * low, 25)  # one scale for every panel: the basin, not the far walls
+    fig, axes = plt.subplots(len(names) // 2, 2, figsize=(11, 5 * (len(names) // 2)), squeeze=False)
+    for ax, name in zip(axes.ravel(), names):
+        filled = ax.contourf(grid, grid, surfaces[name], levels=levels, cmap="viridis", extend="max")
+        ax.contour(grid, grid, surfaces[name], levels=levels, colors="white", linewidths=0.4)
+        ax.plot([0], [0], marker="*", color="red", markersize=12)
+        ax.set(xlabel="alpha (direction d)", ylabel="beta (direction e)", aspect="equal",
+               title=f"{name}, trained 30 epochs at 32x32, seed {_suite.SEEDS[0]}")
+        fig.colorbar(filled, ax=ax, label="loss (same levels in every panel)", shrink=0.85)
+    fig.suptitle("Reference suite: 2-D loss surfaces around trained nets, filter-normalised directions")
+    lesson.figure(fig, "landscape_2d_32px.png")
 
 
 def main():
     lesson = _lesson.Lesson(8, "Loss landscapes")
+    if lesson.mode == "reference":  # the depth run of the reference suite trains and measures the nets
+        _suite.run_depth(lesson.device)
+        plot_recorded(lesson, recorded_landscapes(lesson))
+        lesson.done()
+        return
     plan = design(lesson)
     x, y, xt, yt = minidl.data.cifar10(subset=plan["images"], seed=lesson.seed)
     if plan["size"] != 32:
@@ -218,17 +272,14 @@ def main():
           "negative eigenvalue there.\n")
     results = run(lesson, plan, x, y, xt, yt)
     interval = report(lesson, results, plan, f"2. Shape of the landscape, depth {plan['depth']}")
-    verdict(lesson, plan, interval, len(y))
-    runs = {"this run": (plan, results)}
-    if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE_RUN, {"plan": plan, "images": len(y), "seeds": {str(s): r for s, r in
-                                                                                      results.items()}})
-    elif lesson.mode == "quick":
+    verdict(lesson, plan, interval, len(y), results)
+    if lesson.mode == "quick":
         lesson.say("(--quick uses one seed, a tiny grid, batch and training run: too coarse to judge smoothness.)")
     else:
         say_interval(lesson, interval, results, plan["depth"])
-        runs.update(show_reference(lesson))
-    plot(lesson, runs)
+    plot(lesson, {"this run": (plan, results)})
+    print("3. The reference suite at the papers' shape (lessons/reference/depth_32px.json)\n")
+    plot_recorded(lesson, recorded_landscapes(lesson))
     lesson.done()
 
 

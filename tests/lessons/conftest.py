@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-VERDICT_KEYS = {"claim", "measure", "value", "ci95", "n", "budget", "verdict", "reference"}
+VERDICT_KEYS = {"claim", "measure", "value", "ci95", "n", "budget", "verdict", "reference", "scale"}
+SCALE_KEYS = {"image_size", "train_images", "epochs", "seeds"}
 
 
 @pytest.fixture
@@ -15,9 +16,11 @@ def check_verdicts():
         path = Path(out) / "verdicts.json"
         assert path.is_file(), f"no verdicts.json in {out}"
         rows = json.loads(path.read_text())
-        assert rows and all(set(r) == VERDICT_KEYS for r in rows)
+        assert rows and all(set(r) - {"seeds_to_settle"} == VERDICT_KEYS for r in rows)
         for r in rows:
-            assert r["verdict"] in ("shown", "not shown at this budget", "contradicted")
+            assert r["verdict"] in ("shown", "not shown at this budget", "contradicted", "confounded")
+            assert r["scale"] is None or set(r["scale"]) == SCALE_KEYS
+            assert r["ci95"] is not None or r["scale"] is None or r["n"] == 1
             assert r["ci95"] is None or (len(r["ci95"]) == 2 and r["ci95"][0] <= r["ci95"][1])
             assert r["n"] >= 1 and r["budget"] and r["measure"]
             assert r["reference"] is None or (ROOT / r["reference"]).is_file(), r["reference"]

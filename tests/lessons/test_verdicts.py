@@ -3,9 +3,10 @@ atomically, and reference runs carry their provenance."""
 import json
 import os
 
+import numpy as np
 import pytest
 
-from minidl.analysis import mean_interval
+from minidl.analysis import mean_interval, t_critical
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_verdicts_json_has_the_schema_and_is_written_atomically(helpers, tmp_pat
     path = v.save(str(tmp_path))
     rows = json.load(open(path))
     assert [sorted(r) for r in rows] == [sorted(["claim", "measure", "value", "ci95", "n", "budget", "verdict",
-                                                 "reference"])] * 2
+                                                 "reference", "scale"])] * 2
     assert rows[0]["value"] == 25.0 and rows[0]["n"] == 3 and rows[0]["ci95"][0] < 25 < rows[0]["ci95"][1]
     assert rows[1]["ci95"] is None and rows[1]["reference"] is None
     assert os.listdir(tmp_path) == ["verdicts.json"]
@@ -55,3 +56,44 @@ def test_a_reference_run_is_saved_with_its_provenance_and_loads_back(helpers, tm
     assert loaded["wall_seconds"] == 12.3 and loaded["threads"] >= 1
     assert reference.load("ch99_missing", folder=str(tmp_path)) is None
     assert os.listdir(tmp_path) == ["ch99_demo.json"]
+
+
+def test_a_side_that_never_left_chance_confounds_the_comparison(helpers):
+    v = helpers[0].Verdicts()
+    row = v.effect("a", "m", mean_interval([20.0, 25.0, 30.0]), "b", both_trained=False,
+                   scale=helpers[0].scale(32, 5085, 30, 3))
+    assert row["verdict"] == "confounded"
+    assert row["scale"] == {"image_size": 32, "train_images": 5085, "epochs": 30, "seeds": 3}
+
+
+def test_a_claim_not_shown_says_how_many_seeds_would_settle_it(helpers):
+    verdicts, _ = helpers
+    from minidl.analysis import mean_interval as interval
+    row = verdicts.Verdicts().effect("a", "m", interval([1.0, 3.0, -0.5]), "b")
+    assert row["verdict"] == "not shown at this budget"
+    n = row["seeds_to_settle"]
+    # with the run's mean and sd, n seeds give an interval that excludes 0, and n - 1 do not
+    mean, sd = 3.5 / 3, float(np.std([1.0, 3.0, -0.5], ddof=1))
+    assert t_critical(n - 1) * sd / np.sqrt(n) < mean <= t_critical(n - 2) * sd / np.sqrt(n - 1)
+    assert verdicts.seeds_to_settle(interval([2.0, 2.0]), 2.0) is None  # the mean sits on the threshold
+
+
+def test_a_recorded_run_writes_each_unit_at_once_and_resumes(helpers, tmp_path):
+    _, reference = helpers
+    calls = []
+
+    def work(value):
+        calls.append(value)
+        return {"value": value}
+
+    run = reference.RecordedRun("demo", {"epochs": 3, "nets": ("a", "b")}, folder=str(tmp_path))
+    run.run("a/seed0", lambda: work(1), "cpu")
+    again = reference.RecordedRun("demo", {"epochs": 3, "nets": ["a", "b"]}, folder=str(tmp_path))
+    assert again.done("a/seed0") and again.result("a/seed0") == {"value": 1}
+    assert again.run("a/seed0", lambda: work(2), "cpu") == {"value": 1} and calls == [1]  # skipped: already there
+    provenance = again.units["a/seed0"]["provenance"]
+    for key in ("command", "commit", "date", "machine", "threads", "device", "wall_seconds"):
+        assert provenance[key] not in (None, ""), key
+    changed = reference.RecordedRun("demo", {"epochs": 4, "nets": ["a", "b"]}, folder=str(tmp_path))
+    assert not changed.done("a/seed0")  # another setting starts over
+    assert os.listdir(tmp_path) == ["demo.json"]

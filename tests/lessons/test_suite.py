@@ -1,0 +1,107 @@
+"""The reference suite: a unit trains one net with one seed and records what the chapters compare; the runner
+resumes at the first missing unit and stops starting units when its time is up."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import minidl
+
+LESSONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lessons")
+
+
+@pytest.fixture
+def suite(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(LESSONS)
+    import _reference
+    import _suite
+    monkeypatch.setattr(_reference, "FOLDER", str(tmp_path))
+    monkeypatch.setitem(_suite.RECIPE, "epochs", 1)
+    monkeypatch.setattr(_suite, "LANDSCAPE", dict(images=16, points=3, extent=1.0))
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((64, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 64),
+            rng.standard_normal((32, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 32))
+    monkeypatch.setattr(_suite, "cifar10_32px", lambda: data)
+    monkeypatch.setattr(_suite, "DEPTH_NETS", ("plain8", "resnet8"))
+    monkeypatch.setattr(minidl.models, "create", lambda name: minidl.models.resnet.resnet(
+        8, shortcut=None if name.startswith("plain") else "A"))
+    return _suite
+
+
+def test_a_unit_records_curves_errors_and_the_landscape(suite):
+    data = suite.cifar10_32px()
+    result = suite.train_unit("plain8", 0, data)
+    assert len(result["train_error_curve"]) == len(result["test_error_curve"]) == 1
+    assert 0 <= result["train_error"] <= 1 and 0 <= result["test_error"] <= 1
+    assert np.array(result["landscape"]["surface"]).shape == (3, 3)
+    assert np.isfinite(result["landscape"]["surface"]).all()
+
+
+def test_plain_and_residual_units_of_one_seed_start_from_the_same_weights(suite):
+    """Pairing: with option-A shortcuts both nets have the same parameters, drawn from the same seed."""
+    weights = []
+    for name in ("plain8", "resnet8"):
+        minidl.manual_seed(3)
+        weights.append([p.data.copy() for p in minidl.models.create(name).parameters()])
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_runner_resumes_at_the_first_missing_unit_and_respects_its_deadline(suite, monkeypatch, capsys):
+    monkeypatch.setattr(suite, "SEEDS", (0, 1))
+    run = suite.run_depth(deadline=None)
+    assert sorted(run.units) == ["plain8/seed0", "plain8/seed1", "resnet8/seed0", "resnet8/seed1"]
+    trained = []
+    monkeypatch.setattr(suite, "train_unit", lambda *a, **k: trained.append(a) or {})
+    suite.run_depth()
+    assert trained == []  # everything recorded: nothing runs again
+    del run.units["resnet8/seed1"]
+    run.save()
+    suite.run_depth(deadline=0.0)  # time is up before the missing unit starts
+    assert trained == [] and "time is up" in capsys.readouterr().out
+    first, second = suite.paired(suite.depth_run(), "plain8", "resnet8")
+    assert len(first) == len(second) == 1  # only seed 0 has both units
+
+
+def _record(suite, errors, surface_of):
+    """A depth run whose units hold the given final training errors {net: [per seed]} and landscapes."""
+    run = suite.depth_run()
+    grid = np.linspace(-1, 1, 11)
+    for net, per_seed in errors.items():
+        for seed, error in enumerate(per_seed):
+            run.units[f"{net}/seed{seed}"] = {"provenance": {"wall_seconds": 1.0}, "result": {
+                "train_error": error, "test_error": error, "train_error_curve": [0.9, error],
+                "landscape": {"grid": grid.tolist(), "surface": surface_of(net, grid).tolist()}}}
+    run.save()
+
+
+def _bowl(net, grid):
+    a, b = np.meshgrid(grid, grid)
+    bumps = 0.3 * np.sin(9 * a) * np.sin(9 * b) if net.startswith("plain") else 0
+    return 1 + a ** 2 + b ** 2 + bumps
+
+
+@pytest.mark.parametrize("plain56, verdict", [((0.50, 0.52, 0.48, 0.55, 0.51), "shown"),
+                                              ((0.89, 0.90, 0.90, 0.91, 0.90), "confounded")])
+def test_chapters_3_and_8_judge_the_recorded_units(suite, tmp_path, monkeypatch, plain56, verdict):
+    monkeypatch.setattr(suite, "DEPTH_NETS", ("plain20", "resnet20", "plain56", "resnet56"))
+    _record(suite, {"plain20": (0.40, 0.41, 0.39, 0.42, 0.40), "resnet20": (0.35, 0.36, 0.34, 0.35, 0.36),
+                    "plain56": plain56, "resnet56": (0.30, 0.32, 0.31, 0.30, 0.29)}, _bowl)
+    import _lesson
+    import ch03_depth_and_degradation as ch03
+    import ch08_loss_landscape as ch08
+    rows = {}
+    for number, judge in ((3, lambda lesson: ch03.recorded_verdicts(lesson) or ch03.plot_recorded(lesson)),
+                          (8, lambda lesson: ch08.plot_recorded(lesson, ch08.recorded_landscapes(lesson)))):
+        lesson = _lesson.Lesson(number, "test", argv=["--quick", "--out", str(tmp_path / f"ch{number}")])
+        judge(lesson)
+        rows.update({r["claim"]: r for r in lesson.verdicts.rows})
+    plain = next(r for c, r in rows.items() if c.startswith("deeper plain"))
+    residual = next(r for c, r in rows.items() if c.startswith("deeper residual"))
+    landscape56 = next(r for c, r in rows.items() if "smooth" in c and "depth 56" in c)
+    assert plain["verdict"] == verdict and landscape56["verdict"] == verdict
+    assert residual["verdict"] == "shown"  # resnet56 below resnet20 + 1 on every seed
+    assert plain["scale"] == {"image_size": 32, "train_images": 5085, "epochs": 1, "seeds": 5}
+    assert plain["reference"] == "lessons/reference/depth_32px.json"
+    assert (tmp_path / "ch3" / "degradation_32px.png").is_file() and (tmp_path / "ch8" / "landscape_2d_32px.png").is_file()
