@@ -27,15 +27,22 @@ RECIPE = dict(epochs=30, batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4
 # of the seed (the same for every net of one seed), on the first `images` training images, BN in eval mode.
 LANDSCAPE = dict(images=512, points=11, extent=1.0)
 
-DEPTH_RUN = "depth_32px"
+# The runs, in the order the suite runs them: name -> the nets it trains and whether each unit measures a landscape.
+DEPTH_RUN = "depth_32px"   # chapters 3 and 8: degradation (He et al. Fig. 1, 6) and landscapes (Li et al. Fig. 5)
 DEPTH_NETS = ("plain20", "resnet20", "plain56", "resnet56")
+RK_RUN = "rk_32px"         # chapter 7: the resnet26 weights stacked as Euler or RK4 steps (HO-ResNet)
+RK_NETS = ("resnet26", "rk4_resnet26")
+
+
+def setting(nets, landscape):
+    """Everything that defines a run; a file made with another setting is started over."""
+    return dict(image_size=32, train_images=5085, test_images=1017, seeds=list(SEEDS), nets=list(nets),
+                recipe=RECIPE, landscape=LANDSCAPE if landscape else None,
+                measures="training error of the final weights in eval mode on all training images (no augmentation)")
 
 
 def depth_setting():
-    """Everything that defines the depth run; a file made with another setting is started over."""
-    return dict(image_size=32, train_images=5085, test_images=1017, seeds=list(SEEDS), nets=list(DEPTH_NETS),
-                recipe=RECIPE, landscape=LANDSCAPE,
-                measures="training error of the final weights in eval mode on all training images (no augmentation)")
+    return setting(DEPTH_NETS, landscape=True)
 
 
 def units(nets):
@@ -47,18 +54,31 @@ def depth_run():
     return _reference.RecordedRun(DEPTH_RUN, depth_setting())
 
 
+def rk_run():
+    return _reference.RecordedRun(RK_RUN, setting(RK_NETS, landscape=False))
+
+
 def run_depth(device="cpu", deadline=None):
     """Run the depth run's missing units (until `deadline`, a time.time() value, if given); returns the run."""
-    run, data = depth_run(), None
-    for unit in units(DEPTH_NETS):
+    return run_missing(depth_run(), DEPTH_NETS, device, deadline, landscape=True)
+
+
+def run_rk(device="cpu", deadline=None):
+    return run_missing(rk_run(), RK_NETS, device, deadline, landscape=False)
+
+
+def run_missing(run, nets, device, deadline, landscape):
+    """Train the units of `run` not recorded yet, starting none after `deadline` (a time.time() value)."""
+    data = None
+    for unit in units(nets):
         if run.done(unit):
             continue
         if deadline is not None and time.time() > deadline:
-            print(f"time is up: {DEPTH_RUN} stops before unit {unit}; run the command again to resume there")
+            print(f"time is up: {run.name} stops before unit {unit}; run the command again to resume there")
             break
         data = data or cifar10_32px()
         net, seed = unit.split("/seed")
-        run.run(unit, lambda: train_unit(net, int(seed), data, device), device)
+        run.run(unit, lambda: train_unit(net, int(seed), data, device, landscape), device)
     return run
 
 
@@ -68,7 +88,7 @@ def cifar10_32px():
     return minidl.data.cifar10()
 
 
-def train_unit(net, seed, data, device="cpu"):
+def train_unit(net, seed, data, device="cpu", with_landscape=True):
     """Train `net` with `seed` under RECIPE and measure what the chapters compare: per-epoch curves, the final
     training and test error, and the loss landscape around the final weights."""
     x, y, xt, yt = data
@@ -83,7 +103,8 @@ def train_unit(net, seed, data, device="cpu"):
                   train_loss_curve=history.column("train_loss"),
                   test_error_curve=[1 - a for a in history.column("test_acc")],
                   seconds=sum(history.column("seconds")), parameters=int(sum(p.data.size for p in model.parameters())))
-    result["landscape"] = landscape(model.eval(), x[:LANDSCAPE["images"]], y[:LANDSCAPE["images"]], seed)
+    if with_landscape:
+        result["landscape"] = landscape(model.eval(), x[:LANDSCAPE["images"]], y[:LANDSCAPE["images"]], seed)
     print(f"  {net} seed {seed}: training error {100 * result['train_error']:.1f}%, test error "
           f"{100 * result['test_error']:.1f}% ({result['seconds']:.0f} s training)")
     return result

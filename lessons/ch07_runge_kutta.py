@@ -6,8 +6,9 @@ The chapter (1) shows that the zoo's RK block with Euler's tableau IS the ResNet
 tableaux the blocks are built from, (3) measures the order of accuracy of that very block code on two real
 ODEs, (4) trains Euler and RK4 networks with the same weights, the same start and the same batches over
 3 seeds at 8x8 px and (5) in --quick and --full, trains RK4 with learned and decaying factors. --reference
-trains Euler and RK4 twice as long (lessons/reference/ch07_rk_training.json); --full trains Euler, midpoint
-and RK4 on 32x32 images for 30 epochs with augmentation.
+runs the reference suite's RK run (Euler and RK4 at 32x32 on all 5,085 images, 30 epochs, seeds 0-4,
+lessons/reference/rk_32px.json), whose verdict every mode prints; --full trains Euler, midpoint and RK4 on 32x32
+images for 30 epochs with augmentation.
 """
 
 import hashlib
@@ -17,6 +18,8 @@ import numpy as np
 
 import _lesson
 import _reference
+import _suite
+import _verdicts
 import minidl
 from minidl import analysis, nn
 from minidl.models import BasicBlock, RKBlock, create, get_tableau, list_tableaux
@@ -158,12 +161,10 @@ def order_of_accuracy(lesson):
 
 # ----- 4 and 5. training: Euler vs higher-order stacking at equal parameters, paired over seeds -----
 SCHEMES = {"Euler": "resnet26", "midpoint": "midpoint_resnet26", "RK4": "rk4_resnet26"}
-REFERENCE_RUN = "ch07_rk_training"
 # The settings of the training runs: pixels, training images (None: all), epochs, seeds, schemes, and the RK4
-# factor modes trained for the first seed only (section 5). --reference: the same recipe, twice as long.
+# factor modes trained for the first seed only (section 5). --reference runs the reference suite's RK run instead.
 SETTINGS = {"quick": (8, 384, 1, 2, ("Euler", "RK4"), ("learn", "decay")),
             "default": (8, None, 3, 3, ("Euler", "RK4"), ()),
-            "reference": (8, None, 6, 3, ("Euler", "RK4"), ()),
             "full": (32, None, 30, 3, ("Euler", "midpoint", "RK4"), ("learn", "decay"))}
 
 
@@ -230,9 +231,8 @@ def trained_factors(model):
             "b_tableau": list(block.factors.b_init)}
 
 
-def report_training(lesson, results, title, reference=None):
-    """The per-scheme table, the paired differences to Euler and their verdicts (`reference`: the file the
-    results come from, if they are a committed reference run)."""
+def report_training(lesson, results, title):
+    """The per-scheme table, the paired differences to Euler and their verdicts."""
     runs = results["schemes"]
     rows = [[scheme, f"{np.mean(r['train_acc']):.1f}", f"{np.mean(r['test_acc']):.1f}",
              ", ".join(f"{a:.1f}" for a in r["test_acc"]), f"{np.mean(r['seconds']):.0f}"]
@@ -246,10 +246,11 @@ def report_training(lesson, results, title, reference=None):
         if scheme == "Euler":
             continue
         diff = analysis.paired_interval(runs[scheme]["test_acc"], runs["Euler"]["test_acc"])
-        lesson.verdicts.effect("higher-order stacking beats Euler at equal parameters",
-                               f"test accuracy {scheme} - Euler (resnet26 weights), points, paired by seed"
-                               + (" (reference run)" if reference else ""), diff, results["setting"], above=0.0,
-                               reference=reference)
+        size, subset, epochs, seeds = SETTINGS[lesson.mode][:4]
+        lesson.verdicts.effect(f"higher-order stacking beats Euler at equal parameters, this run at {size}x{size}",
+                               f"test accuracy {scheme} - Euler (resnet26 weights), points, paired by seed", diff,
+                               results["setting"], above=0.0,
+                               scale=_verdicts.scale(size, subset or 5085, epochs, seeds))
         lesson.say(f"{scheme} - Euler: {diff.value:+.1f} points, 95% interval "
                    + (f"[{diff.low:+.1f}, {diff.high:+.1f}]" if diff.low is not None else "unknown (one seed)")
                    + f" over {diff.n} paired seeds.")
@@ -289,30 +290,46 @@ def plot_training(lesson, panels):
 def training(lesson):
     setting = SETTINGS[lesson.mode]
     results = train_runs(lesson, setting)
-    if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE_RUN, results)
-    report_training(lesson, results, "4. Equal parameters, this run" if lesson.mode != "reference"
-                    else "4. Reference run")
-    panels = [("this run", results)]
-    reference = lesson.reference(REFERENCE_RUN) if lesson.mode in ("quick", "default") else None
-    if reference:
-        path = _reference.relative_path(REFERENCE_RUN)
-        report_training(lesson, reference["results"], f"Reference run ({path}, {reference['date']}, "
-                        f"{reference['wall_seconds'] / 60:.0f} min on {reference['threads']} thread(s))", path)
-        panels.append(("reference run (--reference)", reference["results"]))
-    factors = results["factors"] or (reference["results"]["factors"] if reference else {})
-    if factors:
-        report_factors(lesson, factors)
-    plot_training(lesson, panels)
+    report_training(lesson, results, "4. Equal parameters, this run")
+    if results["factors"]:
+        report_factors(lesson, results["factors"])
+    plot_training(lesson, [("this run", results)])
+
+
+def recorded_rk(lesson):
+    """The verdict at the papers' shape, from the reference suite's RK run: resnet26 (Euler) and rk4_resnet26 with
+    the same weights, trained 30 epochs at 32x32 on all 5,085 images, paired by seed (lessons/_suite.py)."""
+    run = _suite.rk_run()
+    rk4, euler = _suite.paired(run, "rk4_resnet26", "resnet26")
+    if not rk4:
+        lesson.say("(The reference suite has no finished Euler/RK4 pair yet: run `python lessons/reference_suite.py`; "
+                   "the verdict at 32x32 is skipped.)")
+        return
+    diff = analysis.paired_interval([100 * (1 - r["test_error"]) for r in rk4], [100 * (1 - r["test_error"]) for r in euler])
+    epochs = run.setting["recipe"]["epochs"]
+    row = lesson.verdicts.effect(
+        "higher-order stacking beats Euler at equal parameters, 32x32",
+        "test accuracy rk4_resnet26 - resnet26 (Euler; the same weights), points, paired by seed", diff,
+        _lesson.training_budget(diff.n, epochs, run.setting["train_images"], 32), above=0.0,
+        reference=_reference.relative_path(_suite.RK_RUN),
+        scale=_verdicts.scale(32, run.setting["train_images"], epochs, diff.n),
+        both_trained=_suite.left_chance(rk4) and _suite.left_chance(euler))
+    lesson.say(f"Reference suite, RK4 - Euler test accuracy at 32x32: {diff.value:+.1f} points"
+               + (f", 95% interval [{diff.low:+.1f}, {diff.high:+.1f}]" if diff.low is not None else "")
+               + f" over {diff.n} paired seed(s): {row['verdict']}.")
 
 
 def main():
     lesson = _lesson.Lesson(7, "Runge-Kutta stacking")
-    if lesson.mode != "reference":  # the reference run is the training alone
+    if lesson.mode == "reference":  # the RK run of the reference suite
+        _suite.run_rk(lesson.device)
+    else:
         euler_is_resnet(lesson)
         print_tableaux(lesson)
         order_of_accuracy(lesson)
-    training(lesson)
+        training(lesson)
+    print("6. The reference suite at the papers' shape (lessons/reference/rk_32px.json)\n")
+    recorded_rk(lesson)
     if lesson.mode == "quick":
         lesson.say("(--quick trains a few hundred images for one epoch: far too small to compare the schemes.)")
     lesson.done()

@@ -15,7 +15,8 @@ import time
 import _suite
 import minidl
 
-RUNS = {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS)}
+RUNS = {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS),
+        _suite.RK_RUN: (_suite.rk_run, _suite.run_rk, _suite.RK_NETS)}
 
 
 def status():

@@ -105,3 +105,19 @@ def test_chapters_3_and_8_judge_the_recorded_units(suite, tmp_path, monkeypatch,
     assert plain["scale"] == {"image_size": 32, "train_images": 5085, "epochs": 1, "seeds": 5}
     assert plain["reference"] == "lessons/reference/depth_32px.json"
     assert (tmp_path / "ch3" / "degradation_32px.png").is_file() and (tmp_path / "ch8" / "landscape_2d_32px.png").is_file()
+
+
+def test_chapter_7_judges_the_recorded_rk_units(suite, tmp_path):
+    run = suite.rk_run()
+    for seed in range(5):
+        for net, error in (("resnet26", 0.32 + 0.01 * seed), ("rk4_resnet26", 0.30 + 0.01 * seed)):
+            run.units[f"{net}/seed{seed}"] = {"provenance": {"wall_seconds": 1.0},
+                                              "result": {"train_error": error, "test_error": error}}
+    run.save()
+    import _lesson
+    import ch07_runge_kutta as ch07
+    lesson = _lesson.Lesson(7, "test", argv=["--quick", "--out", str(tmp_path)])
+    ch07.recorded_rk(lesson)
+    (row,) = lesson.verdicts.rows
+    assert row["verdict"] == "shown" and row["value"] == pytest.approx(2.0) and row["n"] == 5
+    assert row["reference"] == "lessons/reference/rk_32px.json"
