@@ -9,6 +9,7 @@ Each unit is written to its file as soon as it ends (`_reference.RecordedRun`); 
 
     python lessons/reference_suite.py [--device cuda] [--hours H]     # every run, resuming where it stopped
 """
+import copy
 import time
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 import _reference
 import minidl
 from minidl import analysis
+from minidl.models.densenet import DenseLayer
 
 SEEDS = (0, 1, 2, 3, 4)
 CHANCE_ERROR = 0.9
@@ -32,13 +34,22 @@ DEPTH_RUN = "depth_32px"   # chapters 3 and 8: degradation (He et al. Fig. 1, 6)
 DEPTH_NETS = ("plain20", "resnet20", "plain56", "resnet56")
 RK_RUN = "rk_32px"         # chapter 7: the resnet26 weights stacked as Euler or RK4 steps (HO-ResNet)
 RK_NETS = ("resnet26", "rk4_resnet26")
+HIGHWAY_RUN = "highway_32px"  # chapter 4: highway56 against the depth run's plain56; its gates (Srivastava Fig. 2)
+HIGHWAY_NETS = ("highway56",)
+DENSE_RUN = "dense_32px"   # chapter 6: accuracy against parameters (Huang et al. Fig. 4) and feature reuse (Fig. 5)
+DENSE_NETS = ("resnet8", "resnet14", "densenet_bc28", "densenet_bc40")  # 75k, 173k; 103k, 176k parameters
+# Unit names that are not zoo names: (zoo name, constructor arguments).
+NETS = {"resnet8": ("resnet20", {"depth": 8}), "resnet14": ("resnet20", {"depth": 14}),
+        "densenet_bc28": ("densenet_bc100", {"depth": 28}), "densenet_bc40": ("densenet_bc100", {"depth": 40})}
+GATE_IMAGES = 256  # the first training images, on which gates are read (train mode) before and after training
 
 
-def setting(nets, landscape):
+def setting(nets, landscape, **extra):
     """Everything that defines a run; a file made with another setting is started over."""
     return dict(image_size=32, train_images=5085, test_images=1017, seeds=list(SEEDS), nets=list(nets),
                 recipe=RECIPE, landscape=LANDSCAPE if landscape else None,
-                measures="training error of the final weights in eval mode on all training images (no augmentation)")
+                measures="training error of the final weights in eval mode on all training images (no augmentation)",
+                **extra)
 
 
 def depth_setting():
@@ -58,6 +69,14 @@ def rk_run():
     return _reference.RecordedRun(RK_RUN, setting(RK_NETS, landscape=False))
 
 
+def highway_run():
+    return _reference.RecordedRun(HIGHWAY_RUN, setting(HIGHWAY_NETS, landscape=False, gate_images=GATE_IMAGES))
+
+
+def dense_run():
+    return _reference.RecordedRun(DENSE_RUN, setting(DENSE_NETS, landscape=False, feature_reuse=True))
+
+
 def run_depth(device="cpu", deadline=None):
     """Run the depth run's missing units (until `deadline`, a time.time() value, if given); returns the run."""
     return run_missing(depth_run(), DEPTH_NETS, device, deadline, landscape=True)
@@ -65,6 +84,14 @@ def run_depth(device="cpu", deadline=None):
 
 def run_rk(device="cpu", deadline=None):
     return run_missing(rk_run(), RK_NETS, device, deadline, landscape=False)
+
+
+def run_highway(device="cpu", deadline=None):
+    return run_missing(highway_run(), HIGHWAY_NETS, device, deadline, landscape=False)
+
+
+def run_dense(device="cpu", deadline=None):
+    return run_missing(dense_run(), DENSE_NETS, device, deadline, landscape=False)
 
 
 def run_missing(run, nets, device, deadline, landscape):
@@ -93,7 +120,9 @@ def train_unit(net, seed, data, device="cpu", with_landscape=True):
     training and test error, and the loss landscape around the final weights."""
     x, y, xt, yt = data
     minidl.manual_seed(seed)
-    model = minidl.models.create(net)
+    name, kwargs = NETS.get(net, (net, {}))
+    model = minidl.models.create(name, **kwargs)
+    before = readings(model, x[:GATE_IMAGES])
     recipe = {k: v for k, v in RECIPE.items() if k != "augment"}
     history = minidl.train(model, data=data, augment=True, seed=seed, device=device, progress=False, **recipe)
     train_eval = minidl.evaluate(model, (x, y), device=device)
@@ -103,11 +132,41 @@ def train_unit(net, seed, data, device="cpu", with_landscape=True):
                   train_loss_curve=history.column("train_loss"),
                   test_error_curve=[1 - a for a in history.column("test_acc")],
                   seconds=sum(history.column("seconds")), parameters=int(sum(p.data.size for p in model.parameters())))
+    result.update({f"{key}_before": value for key, value in before.items()})
+    result.update({f"{key}_after": value for key, value in readings(model, x[:GATE_IMAGES]).items()})
     if with_landscape:
         result["landscape"] = landscape(model.eval(), x[:LANDSCAPE["images"]], y[:LANDSCAPE["images"]], seed)
     print(f"  {net} seed {seed}: training error {100 * result['train_error']:.1f}%, test error "
           f"{100 * result['test_error']:.1f}% ({result['seconds']:.0f} s training)")
     return result
+
+
+def readings(model, x):
+    """What a net's own structure lets us read before and after training: a highway net's gates (each gate's mean
+    T per channel over `x`, train mode, on a copy so that BN's running statistics stay as they were), a DenseNet's
+    feature-reuse maps (Huang et al. Fig. 5: mean |w| from each source to each layer of each dense block)."""
+    if any(analysis.gates.is_gate(name, m) for name, m in model.named_modules()):
+        return {"gates": gate_channel_means(copy.deepcopy(model).train(), x)}
+    if any(isinstance(m, DenseLayer) for m in model.modules()):
+        return {"feature_reuse": [[[None if np.isnan(v) else round(float(v), 6) for v in row]  # JSON has no NaN
+                                   for row in analysis.feature_reuse(stage).matrix] for stage in model.stages]}
+    return {}
+
+
+def gate_channel_means(model, x):
+    """[[mean T of each channel] per gate], T = sigmoid of the gate conv's output, over the examples and positions."""
+    gates = [m for name, m in model.named_modules() if analysis.gates.is_gate(name, m)]
+    means, handles = [None] * len(gates), []
+    for i, gate in enumerate(gates):
+        handles.append(gate.register_forward_hook(lambda m, args, out, i=i: means.__setitem__(
+            i, (1 / (1 + np.exp(-np.asarray(out.data, np.float64)))).mean(axis=(0, 2, 3)))))
+    try:
+        with minidl.no_grad():
+            model(minidl.Tensor(x))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return [np.round(m, 6).tolist() for m in means]
 
 
 def landscape(model, x, y, seed):

@@ -14,26 +14,27 @@ stream and see the same batches), with a 95% interval, shown only if the whole i
 
 quick:     plain56, highway56 (b_T=-6) and highway56 (b_T=-2), 128 images at 8x8, 2 epochs, one seed (checks the
            code runs; its verdicts say "not shown").
-default:   the same three nets on 1,200 images at 8x8 for 4 epochs (40 SGD steps), seeds 0, 1, 2 (5 min), next to
-           the reference run.
-reference: the default design for 8 epochs (80 steps), three seeds -> lessons/reference/ch04_highway_training.json
-           (about 15 minutes on two idle threads).
+default:   the same three nets on 1,200 images at 8x8 for 4 epochs (40 SGD steps), seeds 0, 1, 2 (5 min).
+reference: the reference suite's highway run (lessons/_suite.py): highway56 at 32x32 on all 5,085 training images,
+           30 epochs, seeds 0-4, its gates read before and after training (lessons/reference/highway_32px.json);
+           plain56 comes from the depth run. Every mode ends with the verdicts of the recorded units.
 full:      depth 110 at 32x32 on all the training images cifar10() finds, 30 epochs, crop + flip, three seeds (days
            on a CPU).
 """
 
 import copy
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 
 import _lesson
 import _reference
+import _suite
+import _verdicts
 import minidl
 from minidl import functional as F
 from minidl import nn
-from minidl.analysis import check_gradients, gate_statistics, gradient_flow, paired_interval
+from minidl.analysis import check_gradients, gate_statistics, gradient_flow, mean_interval, paired_interval
 from minidl.models import HighwayUnit
 from minidl.models.highway import default_gate_bias
 
@@ -133,10 +134,6 @@ def gates_at_init(lesson, batch, labels_of_batch):
 # --------------------------------------------------------------------------------------------------
 # 3. Training: a deep highway net against the plain net of the same depth, over several seeds
 # --------------------------------------------------------------------------------------------------
-REFERENCE_RUN = "ch04_highway_training"
-REFERENCE_EPOCHS = 8
-
-
 @dataclass
 class Run:
     """One trained network: its history, final training and test error, and its gates before and after."""
@@ -154,10 +151,8 @@ def run_labels(depth, gate_bias):
 
 def design(lesson):
     """Training images, resolution, epochs and seeds of this mode. Default: 8x8 images (half the cost of 16x16
-    per step) so that three seeds fit; --reference: the same design trained twice as long."""
+    per step) so that three seeds fit."""
     images, size, epochs, seeds = lesson.pick((128, 8, 2, 1), (1200, 8, 4, 3), (None, 32, 30, 3))
-    if lesson.mode == "reference":
-        epochs = REFERENCE_EPOCHS
     return images, size, epochs, [lesson.seed + k for k in range(seeds)]
 
 
@@ -212,27 +207,27 @@ def gate_measures(run):
     return after - before, float(before.std(ddof=1)), float(after.std(ddof=1))
 
 
-def training_verdicts(lesson, results, budget_text, reference=None):
+def training_verdicts(lesson, results, budget_text, scale):
     """The verdicts of section 3, paired over seeds; the rules (predicted side, threshold 0) are fixed here."""
     depth, gate_bias = deep_net(lesson)
     plain_run, highway_run, low_bias_run = run_labels(depth, gate_bias)
     err = {label: 100 * np.array([results[s][label].train_err for s in results]) for label in
            (plain_run, highway_run, low_bias_run)}
-    tag = " (reference run)" if reference else ""
+    tag = f", this run at {scale['image_size']}x{scale['image_size']}"
+    left = {label: bool(np.all(err[label] < 100 * _suite.LEFT_CHANCE)) for label in err}
     lesson.verdicts.effect(f"{highway_run} trains where {plain_run} fails{tag}",
                            f"final training error {plain_run} - {highway_run}, points",
-                           paired_interval(err[plain_run], err[highway_run]), budget_text, above=0.0,
-                           reference=reference)
+                           paired_interval(err[plain_run], err[highway_run]), budget_text, above=0.0, scale=scale,
+                           both_trained=left[highway_run])  # the plain net failing to start is the claim itself
     lesson.verdicts.effect(f"gate bias matters: b_T={gate_bias:g} trains better than b_T=-2{tag}",
                            f"final training error highway{depth} b_T=-2 - b_T={gate_bias:g}, points",
-                           paired_interval(err[low_bias_run], err[highway_run]), budget_text, above=0.0,
-                           reference=reference)
+                           paired_interval(err[low_bias_run], err[highway_run]), budget_text, above=0.0, scale=scale,
+                           both_trained=left[low_bias_run] and left[highway_run])
     for label in (highway_run, low_bias_run):
         spreads = np.array([gate_measures(results[s][label])[1:] for s in results])
         lesson.verdicts.effect(f"gates learn to open or close per layer, {label}{tag}",
                                "sd over units of logit(mean T), after - before training",
-                               paired_interval(spreads[:, 1], spreads[:, 0]), budget_text, above=0.0,
-                               reference=reference)
+                               paired_interval(spreads[:, 1], spreads[:, 0]), budget_text, above=0.0, scale=scale)
 
 
 def report_training(lesson, results, data, epochs):
@@ -298,71 +293,9 @@ def gate_activity(lesson, results, epochs):
 
 
 
-# --------------------------------------------------------------------------------------------------
-# The reference run (--reference): the same design trained longer, saved without weights
-# --------------------------------------------------------------------------------------------------
-def to_reference(results, data, epochs):
-    """Per seed and net: final errors, the training-error curve and every unit's mean gate before and after."""
-    size = data[0].shape[-1]
-    return {"images": len(data[1]), "size": size, "epochs": epochs, "steps": _lesson.sgd_steps(epochs, len(data[1])),
-            "seeds": {str(seed): {label: {"train_err": run.train_err, "test_err": run.test_err,
-                                          "train_acc": run.history.column("train_acc"),
-                                          "test_acc": run.history.column("test_acc"),
-                                          "gates_before": None if run.before is None else run.before.mean.tolist(),
-                                          "gates_after": None if run.after is None else run.after.mean.tolist()}
-                                  for label, run in runs.items()}
-                      for seed, runs in results.items()}}
-
-
-def from_reference(saved):
-    """{seed: {label: Run}} rebuilt from a reference file (gate statistics: the per-unit means only)."""
-    def gates(means):
-        return None if means is None else SimpleNamespace(mean=np.array(means))
-
-    def history(r):
-        return minidl.training.History([{"epoch": e + 1, "train_acc": a, "test_acc": t}
-                                        for e, (a, t) in enumerate(zip(r["train_acc"], r["test_acc"]))])
-    return {int(seed): {label: Run(history(r), r["train_err"], r["test_err"], gates(r["gates_before"]),
-                                   gates(r["gates_after"])) for label, r in runs.items()}
-            for seed, runs in saved["seeds"].items()}
-
-
-def reference_results(lesson):
-    """The committed reference run's results and its budget text, or (None, None) if it is absent."""
-    saved = lesson.reference(REFERENCE_RUN)
-    if saved is None:
-        return None, None
-    r = saved["results"]
-    text = (f"{len(r['seeds'])} seeds x {r['steps']} SGD steps, {r['images']:,} images at {r['size']}x{r['size']}")
-    return from_reference(r), text
-
-
-def report_reference(lesson, results, budget_text):
-    """The reference run's mean errors and gates next to the reader's, and its verdicts."""
-    depth, gate_bias = deep_net(lesson)
-    labels = run_labels(depth, gate_bias)
-    seeds = list(results)
-    rows = []
-    for label in labels:
-        errors = [100 * results[s][label].train_err for s in seeds]
-        row = [label, f"{np.mean(errors):.1f}", " ".join(f"{e:.1f}" for e in errors)]
-        if results[seeds[0]][label].before is not None:
-            change = np.mean([gate_measures(results[s][label])[0].mean() for s in seeds])
-            spreads = np.mean([gate_measures(results[s][label])[1:] for s in seeds], axis=0)
-            row += [f"{change:+.3f}", f"{spreads[0]:.3f} -> {spreads[1]:.3f}"]
-        else:
-            row += ["-", "-"]
-        rows.append(row)
-    lesson.table(["net", "mean training error %", "per seed", "mean change of a gate, log-odds",
-                  "sd over units of logit(mean T)"], rows,
-                 title=f"Reference run ({_reference.relative_path(REFERENCE_RUN)}, made by --reference with this code): "
-                       f"{budget_text}, the same recipe trained longer:")
-    training_verdicts(lesson, results, budget_text, reference=_reference.relative_path(REFERENCE_RUN))
-
-
-def plot_gates_and_training(lesson, results, reference, data, epochs):
-    """Gate activity per unit (first seed), and the mean training error per epoch of the reader's run and of the
-    reference run (skipped without matplotlib)."""
+def plot_gates_and_training(lesson, results, data, epochs):
+    """Gate activity per unit (first seed), and the mean training error per epoch of the reader's run (skipped
+    without matplotlib)."""
     depth, gate_bias = deep_net(lesson)
     _, highway_run, _ = run_labels(depth, gate_bias)
     size = data[0].shape[-1]
@@ -382,20 +315,101 @@ def plot_gates_and_training(lesson, results, reference, data, epochs):
                 title=f"{highway_run}, seed {next(iter(results))}: gate activity (bands: 10-90% of examples)")
     ax_gate.legend(fontsize=8)
     ax_gate.grid(alpha=0.3, which="both")
-    for source, style, tag in ((results, "-o", "this run"), (reference, "--", "reference")):
-        if source is None:
-            continue
-        for i, label in enumerate(run_labels(depth, gate_bias)):
-            curves = [100 * (1 - np.array(runs[label].history.column("train_acc"))) for runs in source.values()]
-            ax_err.plot(np.arange(1, len(curves[0]) + 1), np.mean(curves, axis=0), style, color=f"C{i}",
-                        alpha=1.0 if tag == "this run" else 0.6,
-                        label=f"{label}, {tag} (mean of {len(curves)} seed{'s' * (len(curves) > 1)})")
+    for i, label in enumerate(run_labels(depth, gate_bias)):
+        curves = [100 * (1 - np.array(runs[label].history.column("train_acc"))) for runs in results.values()]
+        ax_err.plot(np.arange(1, len(curves[0]) + 1), np.mean(curves, axis=0), "-o", color=f"C{i}",
+                    label=f"{label} (mean of {len(curves)} seed{'s' * (len(curves) > 1)})")
     ax_err.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance")
     ax_err.set(xlabel=f"epoch ({-(-len(data[1]) // 128)} SGD steps)", ylabel="training error, running average (%)",
                ylim=(0, 100), title=f"Training: {len(data[1]):,} images at {size}x{size}")
     ax_err.legend(fontsize=7)
     ax_err.grid(alpha=0.3)
     lesson.figure(fig, "highway_gates_and_training.png")
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. The reference suite at the papers' shape: highway56 and plain56 trained 30 epochs at 32x32
+# --------------------------------------------------------------------------------------------------
+GATES_DIFFER = 0.5  # log-odds: the claim predicts layers whose gates moved by amounts this far apart (sd over layers)
+
+
+def layer_changes(result):
+    """Per highway layer, how far training moved its mean gate, in log-odds (after - before): a measure that
+    where the gates started cannot inflate."""
+    before = np.array([np.mean(c) for c in result["gates_before"]])
+    after = np.array([np.mean(c) for c in result["gates_after"]])
+    return logit(after) - logit(before)
+
+
+def recorded_highway(lesson):
+    """The verdicts at 32x32 from the reference suite: highway56 (lessons/reference/highway_32px.json) against the
+    depth run's plain56 of the same seeds (same recipe, same batches), and what training did to the gates.
+    Returns the paired results for the figure."""
+    highway, depth = _suite.highway_run(), _suite.depth_run()
+    seeds = [s for s in _suite.SEEDS if highway.done(f"highway56/seed{s}") and depth.done(f"plain56/seed{s}")]
+    if not seeds:
+        lesson.say("(The reference suite has no finished highway56/plain56 pair yet: run "
+                   "`python lessons/reference_suite.py`; the verdicts at 32x32 are skipped.)")
+        return None
+    gated = [highway.result(f"highway56/seed{s}") for s in seeds]
+    plain = [depth.result(f"plain56/seed{s}") for s in seeds]
+    epochs, images = highway.setting["recipe"]["epochs"], highway.setting["train_images"]
+    budget = _lesson.training_budget(len(seeds), epochs, images, 32)
+    scale = _verdicts.scale(32, images, epochs, len(seeds))
+    gap = paired_interval([100 * r["train_error"] for r in plain], [100 * r["train_error"] for r in gated])
+    row = lesson.verdicts.effect("highway56 trains better than plain56, 32x32",
+                                 "final training error plain56 (from the depth run) - highway56 (points), paired by "
+                                 "seed", gap, budget, reference=_reference.relative_path(_suite.HIGHWAY_RUN), scale=scale,
+                                 both_trained=_suite.left_chance(plain) and _suite.left_chance(gated))
+    lesson.say(f"Reference suite at 32x32: plain56 - highway56 training error {gap.value:+.1f} points over "
+               f"{gap.n} seed(s): {row['verdict']}.")
+    spread = mean_interval([layer_changes(r).std(ddof=1) for r in gated])
+    row = lesson.verdicts.effect("highway gates learn different amounts per layer (not where they started), 32x32",
+                                 "sd over the 27 layers of each layer's change of mean T in log-odds (after - before); "
+                                 f"claim: above {GATES_DIFFER}", spread, budget, above=GATES_DIFFER,
+                                 reference=_reference.relative_path(_suite.HIGHWAY_RUN), scale=scale)
+    closed = [100 * np.mean([np.mean(a) < np.mean(b) for a, b in zip(r["gates_after"], r["gates_before"])])
+              for r in gated]
+    channels = [100 * np.mean(np.concatenate(r["gates_after"]) < np.concatenate(r["gates_before"])) for r in gated]
+    lesson.say(f"Gates per layer after training: the layers' changes spread by {spread.value:.2f} log-odds (sd over "
+               f"layers, mean of {spread.n} seeds): {row['verdict']}. Layers whose mean gate closed during training: "
+               f"{np.mean(closed):.0f}% (per seed {', '.join(f'{c:.0f}' for c in closed)}); single channels whose gate "
+               f"closed: {np.mean(channels):.1f}%.\n")
+    return gated, plain
+
+
+def plot_recorded(lesson, recorded):
+    """Srivastava et al.'s Fig. 2 from the reference suite: each layer's mean gate before and after training with
+    its spread over channels, one line per seed; and the training error curves of highway56 and plain56."""
+    plt = lesson.pyplot()
+    if plt is None or recorded is None:
+        return
+    gated, plain = recorded
+    fig, (ax_gate, ax_err) = plt.subplots(1, 2, figsize=(12, 4.3))
+    layers = np.arange(1, len(gated[0]["gates_after"]) + 1)
+    for k, r in enumerate(gated):
+        for key, color, label in (("gates_before", "C7", "at initialisation"), ("gates_after", "C2", "after training")):
+            channels = [np.array(c) for c in r[key]]
+            ax_gate.plot(layers, [c.mean() for c in channels], color=color, linewidth=1,
+                         label=f"{label} (each seed)" if k == 0 else None)
+            if k == 0:
+                ax_gate.fill_between(layers, [np.percentile(c, 10) for c in channels],
+                                     [np.percentile(c, 90) for c in channels], color=color, alpha=0.2)
+    ax_gate.set_yscale("log")
+    ax_gate.set(xlabel="highway layer (1 = next to the input)", ylabel="mean transform gate T (log scale)",
+                title="highway56 gates: mean over channels (band: 10-90% of channels, first seed)")
+    ax_gate.legend(fontsize=8)
+    ax_gate.grid(alpha=0.3, which="both")
+    for runs, color, name in ((plain, "C0", "plain56"), (gated, "C2", "highway56")):
+        for k, r in enumerate(runs):
+            ax_err.plot(np.arange(1, len(r["train_error_curve"]) + 1), [100 * e for e in r["train_error_curve"]],
+                        color=color, linewidth=1, label=f"{name} (each seed)" if k == 0 else None)
+    ax_err.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance")
+    ax_err.set(xlabel="epoch", ylabel="training error, running average (%)", ylim=(0, 100),
+               title="Training at 32x32, 5,085 images")
+    ax_err.legend(fontsize=8)
+    ax_err.grid(alpha=0.3)
+    lesson.figure(fig, "highway_32px.png")
 
 
 def chosen_batch(lesson, x_train, y_train):
@@ -406,12 +420,22 @@ def chosen_batch(lesson, x_train, y_train):
 
 def main():
     lesson = _lesson.Lesson(4, "Highway networks")
+    if lesson.mode == "reference":  # the highway run of the reference suite (its plain56 comes from the depth run)
+        _suite.run_highway(lesson.device)
+    else:
+        train_and_measure(lesson)
+    print("4. The reference suite at the papers' shape (lessons/reference/highway_32px.json, depth_32px.json)\n")
+    plot_recorded(lesson, recorded_highway(lesson))
+    lesson.done()
+
+
+def train_and_measure(lesson):
+    """Sections 1-3: one unit, the gates at initialisation, and the three nets trained in this mode."""
     rng = np.random.default_rng(lesson.seed)
     x_train, y_train, x_test, y_test = minidl.data.cifar10(seed=lesson.seed)
     batch, labels_of_batch = chosen_batch(lesson, x_train, y_train)
-    if lesson.mode != "reference":
-        one_unit(lesson, rng)
-        gates_at_init(lesson, batch, labels_of_batch)
+    one_unit(lesson, rng)
+    gates_at_init(lesson, batch, labels_of_batch)
     images, size, epochs, seeds = design(lesson)
     data = lesson.training_data(x_train, y_train, x_test, y_test, images, lesson.pick(200, 500, None))
     if size < data[0].shape[-1]:
@@ -420,15 +444,9 @@ def main():
     results = train_all(lesson, data, epochs, seeds, gate_batch)
     report_training(lesson, results, data, epochs)
     gate_activity(lesson, results, epochs)
-    training_verdicts(lesson, results, _lesson.training_budget(len(seeds), epochs, len(data[1]), data[0].shape[-1]))
-    if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE_RUN, to_reference(results, data, epochs))
-    else:
-        reference, reference_budget = reference_results(lesson) if lesson.mode == "default" else (None, None)
-        if reference is not None:
-            report_reference(lesson, reference, reference_budget)
-        plot_gates_and_training(lesson, results, reference, data, epochs)
-    lesson.done()
+    training_verdicts(lesson, results, _lesson.training_budget(len(seeds), epochs, len(data[1]), data[0].shape[-1]),
+                      _verdicts.scale(data[0].shape[-1], len(data[1]), epochs, len(seeds)))
+    plot_gates_and_training(lesson, results, data, epochs)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ import _suite
 import minidl
 
 RUNS = {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS),
-        _suite.RK_RUN: (_suite.rk_run, _suite.run_rk, _suite.RK_NETS)}
+        _suite.RK_RUN: (_suite.rk_run, _suite.run_rk, _suite.RK_NETS),
+        _suite.HIGHWAY_RUN: (_suite.highway_run, _suite.run_highway, _suite.HIGHWAY_NETS),
+        _suite.DENSE_RUN: (_suite.dense_run, _suite.run_dense, _suite.DENSE_NETS)}
 
 
 def status():

@@ -24,7 +24,7 @@ def suite(monkeypatch, tmp_path):
             rng.standard_normal((32, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 32))
     monkeypatch.setattr(_suite, "cifar10_32px", lambda: data)
     monkeypatch.setattr(_suite, "DEPTH_NETS", ("plain8", "resnet8"))
-    monkeypatch.setattr(minidl.models, "create", lambda name: minidl.models.resnet.resnet(
+    monkeypatch.setattr(minidl.models, "create", lambda name, **kwargs: minidl.models.resnet.resnet(
         8, shortcut=None if name.startswith("plain") else "A"))
     return _suite
 
@@ -121,3 +121,42 @@ def test_chapter_7_judges_the_recorded_rk_units(suite, tmp_path):
     (row,) = lesson.verdicts.rows
     assert row["verdict"] == "shown" and row["value"] == pytest.approx(2.0) and row["n"] == 5
     assert row["reference"] == "lessons/reference/rk_32px.json"
+
+
+def test_chapter_4_judges_highway_against_the_depth_runs_plain56_and_reads_the_gates(suite, tmp_path):
+    depth, highway = suite.depth_run(), suite.highway_run()
+    rng = np.random.default_rng(0)
+    for seed in range(5):
+        depth.units[f"plain56/seed{seed}"] = {"provenance": {}, "result": {
+            "train_error": 0.6 + 0.01 * seed, "train_error_curve": [0.9, 0.6]}}
+        before = np.full((27, 16), 0.0025)
+        opened = before * np.exp(rng.uniform(0, 3, (27, 1)))  # each layer opens by its own amount
+        opened[5] = 0.001                                     # and one layer closes
+        highway.units[f"highway56/seed{seed}"] = {"provenance": {}, "result": {
+            "train_error": 0.4 + 0.01 * seed, "train_error_curve": [0.9, 0.4],
+            "gates_before": before.tolist(), "gates_after": opened.tolist()}}
+    depth.save()
+    highway.save()
+    import _lesson
+    import ch04_highway as ch04
+    lesson = _lesson.Lesson(4, "test", argv=["--quick", "--out", str(tmp_path)])
+    ch04.plot_recorded(lesson, ch04.recorded_highway(lesson))
+    trains, differ = lesson.verdicts.rows
+    assert trains["verdict"] == "shown" and trains["value"] == pytest.approx(20.0)
+    assert differ["verdict"] == "shown" and differ["value"] > ch04.GATES_DIFFER
+    assert (tmp_path / "highway_32px.png").is_file()
+
+
+def test_readings_find_a_highway_nets_gates_and_a_densenets_reuse_maps(suite):
+    from minidl.models.densenet import densenet
+    from minidl.models.highway import highway
+    x = np.random.default_rng(0).standard_normal((4, 3, 8, 8)).astype(np.float32)
+    gated = highway(8)
+    state = {k: v.data.copy() for k, v in gated.state_dict().items()}
+    gates = suite.readings(gated, x)["gates"]
+    assert len(gates) == 3 and all(0 < t < 1 for layer in gates for t in layer)
+    for key, value in gated.state_dict().items():  # read on a copy: BN's running statistics are untouched
+        np.testing.assert_array_equal(value.data, state[key])
+    maps = suite.readings(densenet(10, 4, bottleneck=True, compression=0.5), x)["feature_reuse"]
+    assert len(maps) == 3 and maps[0][0][1] is None  # a layer cannot read a later one: None, not NaN, in JSON
+    assert suite.readings(suite.minidl.models.resnet.resnet(8), x) == {}
