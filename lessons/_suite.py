@@ -181,7 +181,12 @@ def left_chance(results):
     return all(r["train_error"] < LEFT_CHANCE for r in results)
 
 
+def paired_seeds(run, first, second):
+    """The seeds whose units of both `first` and `second` are done, in order."""
+    return [s for s in SEEDS if run.done(f"{first}/seed{s}") and run.done(f"{second}/seed{s}")]
+
+
 def paired(run, first, second):
     """(results of `first`, results of `second`) over the seeds where both units are done, in seed order."""
-    seeds = [s for s in SEEDS if run.done(f"{first}/seed{s}") and run.done(f"{second}/seed{s}")]
+    seeds = paired_seeds(run, first, second)
     return ([run.result(f"{first}/seed{s}") for s in seeds], [run.result(f"{second}/seed{s}") for s in seeds])

@@ -5,15 +5,17 @@ compression cost, trains a small DenseNet against a ResNet of the same size (pai
 same batches), and tests the feature-reuse heat map against its own initialisation.
 
 DenseNet is slow on a CPU (its concatenations copy every earlier map), so quick and default modes train
-densenet13 k=12 (76,018 parameters) against resnet8 (75,290) on 8x8 images, over 3 seeds. --reference trains
-the same pair longer (lessons/reference/ch06_dense_vs_resnet.json, 36 min on one thread of a busy machine); --full
-trains densenet_bc100 against resnet56 at 32x32 for 40 epochs, 3 seeds (many hours).
+densenet13 k=12 (76,018 parameters) against resnet8 (75,290) on 8x8 images, over 3 seeds. --reference runs the
+reference suite's DenseNet run (lessons/_suite.py): DenseNet-BC of depth 28 and 40 and ResNets of depth 8 and 14
+at 32x32 on all 5,085 images, 30 epochs, seeds 0-4 (lessons/reference/dense_32px.json), whose verdicts every mode
+prints; --full trains densenet_bc100 against resnet56 at 32x32 for 40 epochs, 3 seeds (many hours).
 """
 
 import numpy as np
 
 import _lesson
 import _reference
+import _suite
 import _verdicts
 import minidl
 from minidl import analysis, nn
@@ -68,15 +70,12 @@ def variants(lesson):
 # (label, builder) of the DenseNet and the ResNet compared in each mode: within 1% of each other in parameters
 # (densenet13 k=12: 76,018; resnet8: 75,290) or, in --full, the DenseNet-BC with fewer (769,162 vs 853,018).
 SMALL = (("densenet13 k=12", lambda: densenet(13, 12)), ("resnet8", lambda: resnet(8)))
-PAIRS = {"quick": SMALL, "default": SMALL, "reference": SMALL,
+PAIRS = {"quick": SMALL, "default": SMALL,
          "full": (("densenet_bc100", lambda: create("densenet_bc100")), ("resnet56", lambda: create("resnet56")))}
 # pixels, training images (None: all 5,085 of the local copy), epochs, seeds
-SETTINGS = {"quick": (8, 256, 1, 2), "default": (8, None, 4, 3), "reference": (8, None, 8, 3),
-            "full": (32, None, 40, 3)}
+SETTINGS = {"quick": (8, 256, 1, 2), "default": (8, None, 4, 3), "full": (32, None, 40, 3)}
 # Feature reuse needs weights that move: the same DenseNet on few images for many steps (batch 32, lr 0.1).
-REUSE_SETTINGS = {"quick": (8, 128, 2, 2), "default": (8, 500, 24, 3), "reference": (8, 500, 48, 3),
-                  "full": (32, None, 40, 3)}
-REFERENCE_RUN = "ch06_dense_vs_resnet"
+REUSE_SETTINGS = {"quick": (8, 128, 2, 2), "default": (8, 500, 24, 3), "full": (32, None, 40, 3)}
 
 
 def describe(setting, batch=64):
@@ -177,7 +176,12 @@ def whose(reference):
     return " (reference run)" if reference else ""
 
 
-def report_pair(lesson, results, title, reference=None):
+def at(scale):
+    """What a verdict's claim adds to say the images it was measured on."""
+    return "" if scale is None else f", {scale['image_size']}x{scale['image_size']}"
+
+
+def report_pair(lesson, results, title, reference=None, scale=None):
     """Accuracy table and the paired verdict on accuracy per parameter."""
     runs, dense, res = results["runs"], results["dense"], results["resnet"]
     rows = [[label, f"{r['params']:,}", f"{np.mean(r['train_acc']):.1f}", f"{np.mean(r['test_acc']):.1f}",
@@ -185,17 +189,19 @@ def report_pair(lesson, results, title, reference=None):
     lesson.table(["network", "parameters", "train acc % (mean)", "test acc % (mean)", "test acc % per seed",
                   "train s per run"], rows, title=f"{title}: {results['setting']}")
     diff = analysis.paired_interval(runs[dense]["test_acc"], runs[res]["test_acc"])
-    lesson.verdicts.effect("DenseNet: more accuracy per parameter than ResNet",
+    lesson.verdicts.effect("DenseNet: more accuracy per parameter than ResNet" + at(scale),
                            f"test accuracy {dense} ({runs[dense]['params']:,} params) - {res} "
                            f"({runs[res]['params']:,}), points, paired by seed" + whose(reference), diff,
-                           results["setting"], above=0.0, reference=reference)
+                           results["setting"], above=0.0, reference=reference, scale=scale,
+                           both_trained=all(a > 100 * (1 - _suite.LEFT_CHANCE)
+                                            for a in runs[dense]["train_acc"] + runs[res]["train_acc"]))
     lesson.say(f"{dense} - {res}: {diff.value:+.1f} points, 95% interval "
                + (f"[{diff.low:+.1f}, {diff.high:+.1f}]" if diff.low is not None else "unknown (one seed)")
                + f" over {diff.n} paired seeds; the DenseNet took {np.mean(runs[dense]['seconds']):.0f} s per run, "
                f"the ResNet {np.mean(runs[res]['seconds']):.0f} s.\n")
 
 
-def report_reuse(lesson, results, title, reference=None):
+def report_reuse(lesson, results, title, reference=None, scale=None):
     """The heat map's two measures, fixed before the runs, per seed. (1) Did training reshape the map by more
     than the unevenness its random start already has? If not, the map shows the initialisation, and (2) the
     share of weight the deepest layers keep on early sources says nothing about learned reuse: the reuse
@@ -213,14 +219,14 @@ def report_reuse(lesson, results, title, reference=None):
     budget = results["setting"]
     reshaped = analysis.paired_interval(moved, spread0)
     moved_row = lesson.verdicts.effect(
-        "training reshapes the DenseNet heat map beyond its random start", "RMS reshaping of the row-normalised "
-        "mean |w| map by training - its initial RMS unevenness, % points" + whose(reference), reshaped, budget,
-        above=0.0, reference=reference)
+        "training reshapes the DenseNet heat map beyond its random start" + at(scale), "RMS reshaping of the "
+        "row-normalised mean |w| map by training - its initial RMS unevenness, % points" + whose(reference), reshaped,
+        budget, above=0.0, reference=reference, scale=scale)
     reuse_row = lesson.verdicts.effect(
-        "DenseNet reuses early features (Huang et al. 2017 Fig. 5 heat map)", "early share of |w| of each block's "
-        "deepest layer after training (1 = even; > 0.5 = reuse; decided only if the map was reshaped)"
+        "DenseNet reuses early features (Huang et al. 2017 Fig. 5 heat map)" + at(scale), "early share of |w| of each "
+        "block's deepest layer after training (1 = even; > 0.5 = reuse; decided only if the map was reshaped)"
         + whose(reference),
-        analysis.mean_interval(share), budget, above=0.5, reference=reference)
+        analysis.mean_interval(share), budget, above=0.5, reference=reference, scale=scale)
     if moved_row["verdict"] != _verdicts.SHOWN:
         reuse_row["verdict"] = _verdicts.NOT_SHOWN
     verdict = moved_row["verdict"]
@@ -256,7 +262,7 @@ def plot_pair(lesson, panels):
     lesson.figure(fig, "params_vs_accuracy.png")
 
 
-def plot_reuse(lesson, panels):
+def plot_reuse(lesson, panels, name="feature_reuse.png"):
     """First seed's maps: trained mean |w| divided by each row's largest (Huang et al.'s shading), and each
     pair's change since initialisation (%), for this run and, if committed, the reference run."""
     plt = lesson.pyplot()
@@ -282,37 +288,94 @@ def plot_reuse(lesson, panels):
             ax.set_title(f"{what}, block {b + 1}", fontsize="small")
             fig.colorbar(image, ax=ax, shrink=0.8)
     fig.suptitle("Feature reuse: mean |w| from each source to each target layer (first seed)")
-    lesson.figure(fig, "feature_reuse.png")
+    lesson.figure(fig, name)
 
 
 def experiments(lesson):
     results = {"pair": train_pair(lesson, SETTINGS[lesson.mode]),
                "reuse": train_reuse(lesson, REUSE_SETTINGS[lesson.mode])}
-    if lesson.mode == "reference":
-        lesson.save_reference(REFERENCE_RUN, results)
-    name = "this run" if lesson.mode != "reference" else "reference run"
-    reference = lesson.reference(REFERENCE_RUN) if lesson.mode in ("quick", "default") else None
-    path = _reference.relative_path(REFERENCE_RUN)
-    panels = [(name, results)] + ([("reference run (--reference)", reference["results"])] if reference else [])
-    report_pair(lesson, results["pair"], f"3. Accuracy per parameter, {name}")
-    if reference:
-        report_pair(lesson, reference["results"]["pair"], f"Reference run ({path}, {reference['date']}, "
-                    f"{reference['wall_seconds'] / 60:.0f} min on {reference['threads']} thread(s))", path)
-    plot_pair(lesson, [(title, r["pair"]) for title, r in panels])
-    report_reuse(lesson, results["reuse"], f"4. Feature reuse, {name}")
-    if reference:
-        report_reuse(lesson, reference["results"]["reuse"], "Reference run", path)
-    plot_reuse(lesson, [(title, r["reuse"]) for title, r in panels])
+    size, subset, epochs, seeds = SETTINGS[lesson.mode]
+    report_pair(lesson, results["pair"], "3. Accuracy per parameter, this run",
+                scale=_verdicts.scale(size, subset or 5085, epochs, seeds))
+    plot_pair(lesson, [("this run", results["pair"])])
+    size, subset, epochs, seeds = REUSE_SETTINGS[lesson.mode]
+    report_reuse(lesson, results["reuse"], "4. Feature reuse, this run",
+                 scale=_verdicts.scale(size, subset or 5085, epochs, seeds))
+    plot_reuse(lesson, [("this run", results["reuse"])])
+
+
+# ----- 5. the reference suite at the papers' shape: DenseNet-BC and ResNets of two sizes each, 32x32 -----
+CURVES = {"ResNet": (("resnet8", _suite.DENSE_RUN), ("resnet14", _suite.DENSE_RUN), ("resnet20", _suite.DEPTH_RUN),
+                     ("resnet56", _suite.DEPTH_RUN)),
+          "DenseNet-BC (k=12)": (("densenet_bc28", _suite.DENSE_RUN), ("densenet_bc40", _suite.DENSE_RUN))}
+EQUAL_SIZE = ("densenet_bc40", "resnet14")  # 176,122 and 172,506 parameters: within 2.1%
+
+
+def recorded_dense(lesson):
+    """The verdicts at 32x32 from the reference suite's DenseNet run (lessons/reference/dense_32px.json): the pair
+    of (nearly) equal size, paired by seed, and the feature-reuse maps of densenet_bc40 after 30 epochs."""
+    run = _suite.dense_run()
+    dense, res = EQUAL_SIZE
+    a, b = _suite.paired(run, dense, res)
+    if not a:
+        lesson.say("(The reference suite has no finished DenseNet/ResNet pair yet: run "
+                   "`python lessons/reference_suite.py`; the verdicts at 32x32 are skipped.)")
+        return
+    epochs, images = run.setting["recipe"]["epochs"], run.setting["train_images"]
+    setting = _lesson.training_budget(len(a), epochs, images, 32)
+    scale = _verdicts.scale(32, images, epochs, len(a))
+    path = _reference.relative_path(_suite.DENSE_RUN)
+    as_run = {name: {"params": r[0]["parameters"], "train_acc": [100 * (1 - u["train_error"]) for u in r],
+                     "test_acc": [100 * (1 - u["test_error"]) for u in r], "seconds": [u["seconds"] for u in r]}
+              for name, r in ((dense, a), (res, b))}
+    report_pair(lesson, {"runs": as_run, "dense": dense, "resnet": res, "setting": setting},
+                "5. Reference suite, accuracy per parameter at 32x32", path, scale)
+    reuse = {"maps": {"initial": [u["feature_reuse_before"] for u in a], "trained": [u["feature_reuse_after"] for u in a]},
+             "seeds": _suite.paired_seeds(run, dense, res), "dense": dense, "setting": setting}
+    report_reuse(lesson, reuse, "6. Reference suite, feature reuse at 32x32", path, scale)
+    plot_reuse(lesson, [("reference suite, 32x32", reuse)], "feature_reuse_32px.png")
+
+
+def plot_curves(lesson):
+    """Huang et al.'s Fig. 4 from the reference suite: test accuracy against parameters, one curve per family
+    (mean over the recorded seeds, each seed as a dot)."""
+    plt = lesson.pyplot()
+    runs = {_suite.DENSE_RUN: _suite.dense_run(), _suite.DEPTH_RUN: _suite.depth_run()}
+    if plt is None or not runs[_suite.DENSE_RUN].units:
+        return
+    fig, ax = plt.subplots(figsize=(7, 4.6))
+    for k, (family, members) in enumerate(CURVES.items()):
+        points = []
+        for net, source in members:
+            results = [runs[source].result(f"{net}/seed{s}") for s in _suite.SEEDS if runs[source].done(f"{net}/seed{s}")]
+            if results:
+                accs = [100 * (1 - r["test_error"]) for r in results]
+                ax.scatter([results[0]["parameters"]] * len(accs), accs, color=f"C{k}", alpha=0.4, s=12)
+                points.append((results[0]["parameters"], np.mean(accs), net))
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], "-o", color=f"C{k}", label=family)
+            for x, y, net in points:
+                ax.annotate(net, (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xscale("log")
+    ax.set(xlabel="parameters (log scale)", ylabel="test accuracy (%)",
+           title="Accuracy against parameters, 32x32, 30 epochs (cf. Huang et al. 2017, Fig. 4)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    lesson.figure(fig, "accuracy_vs_parameters_32px.png")
 
 
 def main():
     lesson = _lesson.Lesson(6, "Dense networks")
-    if lesson.mode != "reference":  # the reference run is the training alone
+    if lesson.mode == "reference":  # the DenseNet run of the reference suite
+        _suite.run_dense(lesson.device)
+    else:
         anatomy(lesson)
         variants(lesson)
-    experiments(lesson)
-    if lesson.mode == "quick":
-        lesson.say("(--quick trains 256 images for one epoch: too small for any accuracy conclusion.)")
+        experiments(lesson)
+        if lesson.mode == "quick":
+            lesson.say("(--quick trains 256 images for one epoch: too small for any accuracy conclusion.)")
+    recorded_dense(lesson)
+    plot_curves(lesson)
     lesson.done()
 
 

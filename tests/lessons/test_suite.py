@@ -160,3 +160,31 @@ def test_readings_find_a_highway_nets_gates_and_a_densenets_reuse_maps(suite):
     maps = suite.readings(densenet(10, 4, bottleneck=True, compression=0.5), x)["feature_reuse"]
     assert len(maps) == 3 and maps[0][0][1] is None  # a layer cannot read a later one: None, not NaN, in JSON
     assert suite.readings(suite.minidl.models.resnet.resnet(8), x) == {}
+
+
+def test_chapter_6_judges_the_recorded_densenet_and_resnet_units(suite, tmp_path):
+    from minidl.models.densenet import densenet
+    dense, depth = suite.dense_run(), suite.depth_run()
+    model = densenet(16, 4, bottleneck=True, compression=0.5)
+    initial = suite.readings(model, np.zeros((2, 3, 8, 8), np.float32))["feature_reuse"]
+    rng = np.random.default_rng(0)
+    trained = [[[None if v is None else v * (3.0 if j == 0 else 1.0) * rng.uniform(0.9, 1.1) for j, v in enumerate(row)]
+                for row in block] for block in initial]  # training moved the weight onto the block input
+    for seed in range(5):
+        for net, error, params in (("resnet8", 0.45, 75290), ("resnet14", 0.40, 172506),
+                                   ("densenet_bc28", 0.38, 102730), ("densenet_bc40", 0.35, 176122)):
+            dense.units[f"{net}/seed{seed}"] = {"provenance": {}, "result": {
+                "train_error": error - 0.1, "test_error": error + 0.002 * seed, "parameters": params, "seconds": 1.0,
+                "feature_reuse_before": initial, "feature_reuse_after": trained}}
+        depth.units[f"resnet20/seed{seed}"] = {"provenance": {}, "result": {"test_error": 0.33, "parameters": 269722}}
+    dense.save()
+    depth.save()
+    import _lesson
+    import ch06_dense as ch06
+    lesson = _lesson.Lesson(6, "test", argv=["--quick", "--out", str(tmp_path)])
+    ch06.recorded_dense(lesson)
+    ch06.plot_curves(lesson)
+    accuracy, reshaped, reuse = lesson.verdicts.rows
+    assert accuracy["verdict"] == "shown" and accuracy["value"] == pytest.approx(5.0)
+    assert reshaped["verdict"] == "shown" and accuracy["scale"]["image_size"] == 32
+    assert (tmp_path / "accuracy_vs_parameters_32px.png").is_file() and (tmp_path / "feature_reuse_32px.png").is_file()
