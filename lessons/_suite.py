@@ -17,6 +17,7 @@ import numpy as np
 import _reference
 import minidl
 from minidl import analysis
+from minidl.analysis._common import as_input, to_numpy
 from minidl.models.densenet import DenseLayer
 
 SEEDS = (0, 1, 2, 3, 4)
@@ -159,10 +160,10 @@ def gate_channel_means(model, x):
     means, handles = [None] * len(gates), []
     for i, gate in enumerate(gates):
         handles.append(gate.register_forward_hook(lambda m, args, out, i=i: means.__setitem__(
-            i, (1 / (1 + np.exp(-np.asarray(out.data, np.float64)))).mean(axis=(0, 2, 3)))))
+            i, (1 / (1 + np.exp(-to_numpy(out.data).astype(np.float64)))).mean(axis=(0, 2, 3)))))
     try:
         with minidl.no_grad():
-            model(minidl.Tensor(x))
+            model(as_input(x, model))
     finally:
         for handle in handles:
             handle.remove()

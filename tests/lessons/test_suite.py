@@ -188,3 +188,12 @@ def test_chapter_6_judges_the_recorded_densenet_and_resnet_units(suite, tmp_path
     assert accuracy["verdict"] == "shown" and accuracy["value"] == pytest.approx(5.0)
     assert reshaped["verdict"] == "shown" and accuracy["scale"]["image_size"] == 32
     assert (tmp_path / "accuracy_vs_parameters_32px.png").is_file() and (tmp_path / "feature_reuse_32px.png").is_file()
+
+
+@pytest.mark.gpu
+def test_a_unit_trains_and_reads_a_highway_net_on_the_gpu(suite, monkeypatch):
+    from minidl.models.highway import highway
+    monkeypatch.setattr(minidl.models, "create", lambda name, **kwargs: highway(8))
+    result = suite.train_unit("highway8", 0, suite.cifar10_32px(), device="cuda")
+    assert len(result["gates_before"]) == len(result["gates_after"]) == 3  # one highway unit per stage
+    assert np.isfinite(result["landscape"]["surface"]).all()
