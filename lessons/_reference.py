@@ -26,7 +26,15 @@ def provenance(wall_seconds, device, commit):
             "commit": commit, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()} {_cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()}",
             "threads": minidl.parallel.thread_count(), "device": device, "wall_seconds": round(wall_seconds, 1),
-            "minidl": minidl.__version__}
+            "load_average": _load(), "minidl": minidl.__version__}
+
+
+def _load():
+    """The machine's 1-minute load average when the result was saved: what else was running (None where unknown)."""
+    try:
+        return round(os.getloadavg()[0], 1)
+    except (AttributeError, OSError):
+        return None
 
 
 def save(name, results, wall_seconds, device, commit=None, folder=FOLDER):
