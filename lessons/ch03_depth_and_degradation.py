@@ -285,13 +285,16 @@ def plot_recorded(lesson):
             curves = [run.result(f"{net}/seed{s}") for s in _suite.SEEDS if run.done(f"{net}/seed{s}")]
             for k, r in enumerate(curves):
                 ax.plot(np.arange(1, len(r["train_error_curve"]) + 1), [100 * e for e in r["train_error_curve"]],
-                        color=COLORS[net], linewidth=1.2, label=f"{net} ({len(curves)} seeds)" if k == 0 else None)
+                        color=COLORS[net], linewidth=1.2,
+                        label=f"{net} ({len(curves)} seed{'s' * (len(curves) > 1)})" if k == 0 else None)
         ax.axhline(100 * _suite.CHANCE_ERROR, color="gray", linestyle=":", linewidth=1, label="chance")
-        ax.set(xlabel="epoch", title=f"{'plain' if family == 'plain' else 'residual'} nets, 32x32, 5,085 images")
+        ax.set(xlabel="epoch", ylim=(0, 100), title=f"{'plain' if family == 'plain' else 'residual'} nets, 32x32, "
+                                                   "5,085 images")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0].set_ylabel("training error (%), running over each epoch's augmented batches")
-    fig.suptitle("Reference suite: training error per epoch, one line per seed (cf. He et al. 2015, Fig. 6)")
+    axes[0].set_ylabel("training error (%)")
+    fig.suptitle("Reference suite: training error during each epoch (augmented batches), one line per seed "
+                 "(cf. He et al. 2015, Fig. 6)")
     lesson.figure(fig, "degradation_32px.png")
 
 
