@@ -6,7 +6,7 @@
     .bench-venv/bin/python benchmarks/bench_step.py --busy   # with a second, busy process on the machine
 
 A training step is float32 forward, cross-entropy, backward and an SGD step (momentum 0.9, weight decay
-5e-4), the way `minidl.train` runs it (`minidl.parallel.train_step`: one chunk of the batch per thread);
+5e-4), the way `minidl.train` runs it (`minidl.parallel.train_step`: chunks of 64 images, one per thread at a time);
 evaluation is a forward pass in eval mode without a graph (`minidl.parallel.forward`). Batch 128
 (densenet_bc100: 64), random images. The two libraries are timed in alternating blocks with a pause between
 them (so that the busy-waiting worker threads of one have gone to sleep before the other is timed), each

@@ -1,4 +1,5 @@
-"""Data parallelism over the CPU's cores: `train_step` and `forward` run one chunk of the batch per thread.
+"""Data parallelism over the CPU's cores: `train_step` and `forward` cut the batch into chunks of about 64 images
+and run one chunk per thread at a time.
 
 `replicas` (the meeting points the engine and batch norm use) imports nothing of minidl, so the engine can
 import it while the package is still loading; `step` needs the engine and is imported on first use.
