@@ -1,4 +1,5 @@
 """`train()` and `evaluate()`: the training loop a reader watches, with progress, checkpoints and resume."""
+import math
 import os
 import sys
 import time
@@ -13,15 +14,12 @@ from .._allocator import keep_freed_memory
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from .checkpoint import load_checkpoint, save_checkpoint
+from .divergence import TrainingDiverged, all_finite, check_finite_data, first_non_finite, likely_cause
 from .history import History
 from .metrics import EpochMetrics
 from .recipe import make_optimizer, make_schedule
 
 Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite."""
 
 
 def _resolve_data(data, subset, seed):
@@ -34,6 +32,8 @@ def _resolve_data(data, subset, seed):
     from ..data import CIFAR10, TensorDataset
     from ..data.locate import describe
     if isinstance(data, (tuple, list)) and len(data) == 4:
+        for name, array in zip(("x_train", "y_train", "x_test", "y_test"), data):
+            check_finite_data(name, array)
         return TensorDataset(data[0], data[1]), data[2], data[3]
     if not isinstance(data, (str, os.PathLike)):
         raise TypeError("train: data must be 'cifar10', a folder holding cifar-10-batches-py, or a tuple "
@@ -90,7 +90,8 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
 
     With `checkpoint=PATH` the state is written atomically after every epoch; `resume=True` continues
     from it so that the final history equals that of an uninterrupted run with the same seed.
-    Ctrl-C stops after keeping the last complete epoch's checkpoint; a NaN/inf loss raises TrainingDiverged.
+    Ctrl-C stops after keeping the last complete epoch's checkpoint (the History's `interrupted` is True).
+    A NaN/inf loss, weights or test loss raises TrainingDiverged before that epoch is written anywhere.
     """
     from ..data import DataLoader
     if epochs < 0:
@@ -110,13 +111,13 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
                   label_smoothing=label_smoothing, augment=augment, subset=subset, seed=seed)
 
     backend.manual_seed(seed)
-    history, start_epoch = History(), 1
+    history, start_epoch, saved = History(), 1, None
     if resume:
         if checkpoint is None:
             raise ValueError("train: resume=True needs checkpoint=PATH")
         if os.path.exists(checkpoint):
             done, records = load_checkpoint(checkpoint, model, opt, sched, config)
-            history, start_epoch = History(records), done + 1
+            history, start_epoch, saved = History(records), done + 1, done
             if progress:
                 print(f"resuming from {checkpoint} after epoch {done}")
         else:
@@ -127,6 +128,9 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
         for epoch in range(start_epoch, epochs + 1):
             record = _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress)
             test = evaluate(model, (x_test, y_test), device=device)
+            if not math.isfinite(test.loss):
+                raise TrainingDiverged(f"train: the test loss became NaN or infinite after epoch {epoch} "
+                                       f"(step {len(loader)}, its last) {likely_cause(opt)}")
             history.append(epoch=epoch, test_loss=test.loss, test_acc=test.accuracy, **record)
             if progress:
                 tqdm.write(f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f} acc "
@@ -134,10 +138,22 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
                            f"{100 * test.accuracy:.2f}% | {record['seconds']:.1f}s")
             if checkpoint is not None:
                 save_checkpoint(checkpoint, model, opt, sched, epoch, history, config)
+                saved = epoch
     except KeyboardInterrupt:
-        kept = f"; the checkpoint {checkpoint} holds epoch {epoch - 1}" if checkpoint and epoch > 1 else ""
-        print(f"\ninterrupted during epoch {epoch}{kept}. Returning the history so far.")
+        history.interrupted = True
+        print(f"\ntrain: interrupted during epoch {epoch}{_kept(checkpoint, saved, 'complete')}", file=sys.stderr)
+    except TrainingDiverged as error:
+        raise TrainingDiverged(f"{error}{_kept(checkpoint, saved, 'finite')}", history) from None
     return history
+
+
+def _kept(checkpoint, saved, what):
+    """Where the run's last good state is, for the message of a run that stopped early."""
+    if checkpoint is None:
+        return ""
+    if saved is None:
+        return f"; no epoch was saved to {checkpoint}"
+    return f"; {checkpoint} keeps epoch {saved}, the last {what} one"
 
 
 def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress):
@@ -160,7 +176,7 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
             loss, logits = parallel.train_step(model, x, y, loss_fn)
             metrics.add(step, loss, logits, y.data)
             if metrics.on_host:  # free on the CPU: stop before a bad step updates the weights
-                train_loss, train_acc = _check_finite(metrics, epoch, opt)
+                train_loss, train_acc = _check_finite(metrics, epoch, opt, model)
             opt.step()
             sched.step()
             bar.update(1)
@@ -169,15 +185,19 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
                                 img_s=f"{metrics.seen / (time.perf_counter() - start):.0f}", refresh=False)
     finally:
         bar.close()
-    train_loss, train_acc = _check_finite(metrics, epoch, opt)
+    metrics.weights_checked(all_finite(model))  # after the last update, read with the epoch's sums
+    train_loss, train_acc = _check_finite(metrics, epoch, opt, model)
     return dict(train_loss=train_loss, train_acc=train_acc, lr=lr, seconds=time.perf_counter() - start)
 
 
-def _check_finite(metrics, epoch, opt):
-    """(mean loss, accuracy) so far; TrainingDiverged naming the first step whose loss was NaN or infinite."""
-    train_loss, train_acc, bad_step = metrics.read()
+def _check_finite(metrics, epoch, opt, model):
+    """(mean loss, accuracy) so far; TrainingDiverged naming the first step whose loss was NaN or infinite,
+    or the epoch's last step if it left NaN or inf in the weights."""
+    train_loss, train_acc, bad_step, weights_finite = metrics.read()
     if bad_step is not None:
         raise TrainingDiverged(f"train: the loss became NaN or infinite at epoch {epoch}, step {bad_step} "
-                               f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
-                               "warm-up (warmup_epochs)")
+                               f"{likely_cause(opt)}")
+    if not weights_finite:
+        raise TrainingDiverged(f"train: the weights became NaN or infinite at epoch {epoch}, step {metrics.steps} "
+                               f"(the epoch's last; first in {first_non_finite(model)}) {likely_cause(opt)}")
     return train_loss, train_acc
