@@ -108,7 +108,8 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     sched = make_schedule(schedule, opt, epochs, len(loader), warmup_epochs)
     config = dict(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
                   optimizer=optimizer, schedule=schedule, warmup_epochs=warmup_epochs,
-                  label_smoothing=label_smoothing, augment=augment, subset=subset, seed=seed)
+                  label_smoothing=label_smoothing, augment=augment, subset=subset, seed=seed,
+                  train_images=len(train_set), test_images=len(y_test))
 
     backend.manual_seed(seed)
     history, start_epoch, saved = History(), 1, None
@@ -116,7 +117,7 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
         if checkpoint is None:
             raise ValueError("train: resume=True needs checkpoint=PATH")
         if os.path.exists(checkpoint):
-            done, records = load_checkpoint(checkpoint, model, opt, sched, config)
+            done, records = load_checkpoint(checkpoint, model, opt, sched, config, device)
             history, start_epoch, saved = History(records), done + 1, done
             if progress:
                 print(f"resuming from {checkpoint} after epoch {done}")
