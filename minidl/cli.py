@@ -3,6 +3,7 @@ import argparse
 import os
 import sys
 
+from .training.outputs import prepare_output, same_file
 from .training.recipe import OPTIMIZERS, SCHEDULES
 
 
@@ -88,6 +89,12 @@ def _train(parser, args):
         parser.error("--resume needs --checkpoint FILE.npz")
     if args.device == "cuda" and not minidl.cuda.is_available():
         parser.error("--device cuda: CuPy or a CUDA GPU is missing (install the `gpu` extra on a GPU machine)")
+    if args.checkpoint and args.history and same_file(args.checkpoint, args.history):
+        parser.error(f"--checkpoint and --history name the same file {args.checkpoint}; one would overwrite "
+                     "the other: give them different names")
+    for option, path in (("--checkpoint", args.checkpoint), ("--history", args.history)):
+        if path is not None:
+            prepare_output(path, option)  # before the data is loaded: a bad path fails at once
     data = minidl.data.cifar10(root=args.data, subset=args.subset, seed=args.seed, download=args.download)
     minidl.manual_seed(args.seed)
     model = models.create(args.model)

@@ -57,3 +57,42 @@ def test_bad_arguments_give_one_line_and_exit_code_2(argv, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def _cli(*argv, env=None, cwd=None):
+    """Run `python -m minidl ARGV` in a fresh process: (exit code, stdout, stderr)."""
+    result = subprocess.run([sys.executable, "-m", "minidl", *map(str, argv)], capture_output=True, text=True,
+                            env=env, cwd=cwd)
+    return result.returncode, result.stdout, result.stderr
+
+
+def _one_line(stderr):
+    """The single line a failure prints (asserting it is one line and no traceback)."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+def test_the_same_file_for_checkpoint_and_history_is_refused_before_anything_is_written(tmp_path):
+    checkpoint = tmp_path / "c.npz"
+    checkpoint.write_bytes(b"the user's checkpoint")
+    code, _, err = _cli("train", "resnet20", "--checkpoint", checkpoint, "--history", tmp_path / "." / "c.npz")
+    assert code == 2
+    assert _one_line(err) == (f"python -m minidl: error: --checkpoint and --history name the same file {checkpoint}; "
+                              "one would overwrite the other: give them different names")
+    assert checkpoint.read_bytes() == b"the user's checkpoint"
+
+
+def test_a_folder_as_the_history_file_fails_before_training(tmp_path):
+    code, _, err = _cli("train", "resnet20", "--history", tmp_path)
+    assert code == 1
+    assert _one_line(err) == (f"python -m minidl: error: --history {tmp_path}: is a folder; give a file name inside "
+                              f"it, e.g. {tmp_path}/history.json")
+
+
+def test_missing_folders_are_created_for_checkpoint_and_history(tmp_path, capsys):
+    data = _tiny_cifar_folder(tmp_path)
+    checkpoint, history = tmp_path / "runs" / "a" / "c.npz", tmp_path / "logs" / "h.json"
+    assert main(["train", "resnet20", "--epochs", "1", "--batch-size", "40", "--no-progress", "--data", str(data),
+                 "--checkpoint", str(checkpoint), "--history", str(history)]) == 0
+    assert checkpoint.is_file() and history.is_file()

@@ -17,6 +17,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .divergence import TrainingDiverged, all_finite, check_finite_data, first_non_finite, likely_cause
 from .history import History
 from .metrics import EpochMetrics
+from .outputs import prepare_output
 from .recipe import make_optimizer, make_schedule
 
 Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
@@ -99,6 +100,8 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     if batch_size <= 0:
         raise ValueError(f"train: batch_size must be positive, got {batch_size}")
     device = backend.normalize_device(device)
+    if checkpoint is not None:
+        prepare_output(checkpoint, "train: checkpoint")
     keep_freed_memory()  # fewer page faults for the rest of the process (see minidl/_allocator.py)
     train_set, x_test, y_test = _resolve_data(data, subset, seed)
     model.to(device)
