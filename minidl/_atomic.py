@@ -11,18 +11,25 @@ os.umask(_UMASK)
 def atomic_open(path, mode="wb"):
     """Open a temporary file beside `path` for writing. When the block ends normally the file is flushed,
     synced, given the usual permissions (0o666 less the umask; mkstemp makes it owner-only) and renamed to
-    `path`; when it raises, the temporary file is deleted and `path` is left as it was. `f.name` is its path."""
+    `path`; when it raises, the temporary file is deleted and `path` is left as it was. `f.name` is its path.
+    A file-system error (full disk, no permission) names `path`, not the hidden temporary file."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
-    os.close(handle)
+    temporary = None
     try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+        os.close(handle)
         with open(temporary, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(temporary, 0o666 & ~_UMASK)
         os.replace(temporary, path)
+    except OSError as error:
+        hidden = error.filename and os.path.basename(error.filename).startswith(f".{os.path.basename(path)}.")
+        if error.errno is None or not (error.filename in (None, path) or hidden):
+            raise  # not about this file (a network error of the code writing it, say)
+        raise type(error)(error.errno, error.strerror, path) from error
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)

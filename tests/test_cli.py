@@ -1,5 +1,8 @@
-"""The command line: listing, summary, a tiny real training run, and one-line errors with exit code 2."""
+"""The command line: listing, summary, a tiny real training run, and every failure as one line (exit code 1, 2 for
+bad arguments, 130 for Ctrl-C) with the traceback only under --debug or MINIDL_DEBUG=1."""
+import errno
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -7,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+import minidl
 from minidl.cli import main
 
 
@@ -47,7 +51,11 @@ def test_train_writes_history_and_prints_final_accuracy(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "resnet21"], "unknown model 'resnet21'; did you mean"),
-    (["train", "resnet20", "--epochs", "-1"], "must be >= 0"),
+    (["train", "resnet20", "--epochs", "-1"], "argument --epochs: must be a whole number >= 0, got '-1'"),
+    (["train", "resnet20", "--seed", "-1"], "argument --seed: must be a whole number >= 0, got '-1'"),
+    (["train", "resnet20", "--warmup-epochs", "nan"], "--warmup-epochs: must be a finite number >= 0, got 'nan'"),
+    (["train", "resnet20", "--warmup-epochs", "inf"], "--warmup-epochs: must be a finite number >= 0, got 'inf'"),
+    (["train", "resnet20", "--lr", "0.1x"], "argument --lr: expected a number >= 0, got '0.1x'"),
     (["train", "resnet20", "--data", "/no/such/folder"], "no such folder"),
     (["train", "resnet20", "--resume"], "--resume needs --checkpoint"),
     (["train", "resnet20", "--schedule", "linear"], "invalid choice"),
@@ -96,3 +104,93 @@ def test_missing_folders_are_created_for_checkpoint_and_history(tmp_path, capsys
     assert main(["train", "resnet20", "--epochs", "1", "--batch-size", "40", "--no-progress", "--data", str(data),
                  "--checkpoint", str(checkpoint), "--history", str(history)]) == 0
     assert checkpoint.is_file() and history.is_file()
+
+
+def _train_argv(data, *extra):
+    """A 1-epoch resnet20 run on the tiny folder: 2 steps of 40 images."""
+    return ["train", "resnet20", "--epochs", "1", "--batch-size", "40", "--no-progress", "--data", str(data),
+            *map(str, extra)]
+
+
+def test_a_divergence_in_the_last_step_exits_1_and_writes_nothing(tmp_path):
+    data = _tiny_cifar_folder(tmp_path)
+    checkpoint, history = tmp_path / "c.npz", tmp_path / "h.json"
+    code, out, err = _cli(*_train_argv(data, "--lr", "1e6", "--checkpoint", checkpoint, "--history", history))
+    assert code == 1 and "final" not in out
+    line = err.strip().splitlines()[-1]  # after the line naming the data
+    assert line.startswith("python -m minidl: error: train: the ") and "became NaN or infinite" in line
+    assert line.endswith(f"(lr 1e+06, momentum 0.9); lower the learning rate, or add warm-up (warmup_epochs); "
+                         f"no epoch was saved to {checkpoint}")
+    assert "Traceback" not in err and "RuntimeWarning" not in err
+    assert not checkpoint.exists() and not history.exists()
+
+
+def test_resume_from_another_models_checkpoint_exits_1_naming_both(tmp_path):
+    data = _tiny_cifar_folder(tmp_path)
+    checkpoint = tmp_path / "c.npz"
+    assert main(_train_argv(data, "--checkpoint", checkpoint)) == 0
+    before = checkpoint.read_bytes()
+    for other in ("plain20", "resnet32"):
+        code, out, err = _cli("train", other, "--epochs", "1", "--no-progress", "--data", data, "--checkpoint",
+                              checkpoint, "--resume")
+        assert code == 1 and "final" not in out
+        assert err.strip().splitlines()[-1] == (
+            f"python -m minidl: error: resume: {checkpoint} was made by resnet20, not {other}; resume with "
+            f"resnet20, or give {other} another checkpoint path to start a new run")
+    assert checkpoint.read_bytes() == before
+
+
+def _failure(capsys, argv):
+    """Run main(argv) in this process: (exit code, the one error line)."""
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if not line.startswith("minidl.data:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return code, lines[0]
+
+
+def test_a_full_disk_is_one_line_naming_the_checkpoint_not_its_temporary_file(tmp_path, capsys, monkeypatch):
+    data = _tiny_cifar_folder(tmp_path)
+    checkpoint = tmp_path / "c.npz"
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", full)
+    code, line = _failure(capsys, _train_argv(data, "--checkpoint", checkpoint))
+    assert code == 1
+    assert line == (f"python -m minidl: error: {checkpoint}: No space left on device; free some disk space or "
+                    "choose another path")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar-10-batches-py"]  # no .part file left
+
+
+def test_download_without_a_network_is_one_line_saying_what_to_do(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(minidl.data.download, "URL", (tmp_path / "offline.tar.gz").as_uri())
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("MINIDL_DATA", raising=False)
+    code, line = _failure(capsys, ["train", "resnet20", "--download", "--epochs", "1"])
+    assert code == 1
+    assert line.startswith(f"python -m minidl: error: cannot download {(tmp_path / 'offline.tar.gz').as_uri()} (")
+    assert line.endswith("check the network connection, or put CIFAR-10's cifar-10-batches-py/ folder somewhere "
+                         "and point to it with --data (data=... in Python) or MINIDL_DATA")
+
+
+@pytest.mark.parametrize("error,expected", [
+    (MemoryError(), "out of memory; try a smaller --batch-size or --subset, or a machine with more memory"),
+    (KeyError("x"), "unexpected KeyError: 'x' (run again with --debug for the traceback, and please report it)"),
+])
+def test_unexpected_failures_are_still_one_line(capsys, monkeypatch, error, expected):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(minidl.models, "create", fail)
+    code, line = _failure(capsys, ["train", "resnet20", "--epochs", "1", "--subset", "10"])
+    assert (code, line) == (1, f"python -m minidl: error: {expected}")
+
+
+@pytest.mark.parametrize("how", [["--debug"], []])
+def test_debug_shows_the_traceback(tmp_path, how):
+    env = dict(os.environ, **({} if how else {"MINIDL_DEBUG": "1"}))
+    code, _, err = _cli("train", "resnet20", "--history", tmp_path, *how, env=env)
+    assert code == 1
+    assert "Traceback (most recent call last)" in err and "ValueError: --history" in err

@@ -6,8 +6,8 @@ import tempfile
 def prepare_output(path, name):
     """Check that the file `path` (the option or argument `name`) can be written, creating its folder if missing.
 
-    Raises ValueError naming `name` and the path: a folder given as the path, a folder that cannot be made,
-    or one where no file can be created (read-only, no permission).
+    Raises ValueError naming `name` and the path: a folder or a device given as the path, a folder that cannot
+    be made, or one where no file can be created (read-only, no permission).
     """
     path = os.fspath(path)
     if not path:
@@ -15,6 +15,9 @@ def prepare_output(path, name):
     if os.path.isdir(path):
         raise ValueError(f"{name} {path}: is a folder; give a file name inside it, e.g. "
                          f"{os.path.join(path, 'run.npz' if 'checkpoint' in name else 'history.json')}")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(f"{name} {path}: is not a regular file (a device, pipe or socket), which writing would "
+                         "replace; give a file name")
     folder = os.path.dirname(os.path.abspath(path))
     existing = folder
     while not os.path.exists(existing):

@@ -20,6 +20,11 @@ def test_a_folder_given_as_the_file_is_refused(tmp_path):
         prepare_output(tmp_path, "--history")
 
 
+def test_a_device_is_not_replaced_by_a_file():
+    with pytest.raises(ValueError, match="--history /dev/null: is not a regular file"):
+        prepare_output("/dev/null", "--history")
+
+
 def test_a_file_where_a_folder_should_be_is_refused(tmp_path):
     (tmp_path / "notes").write_text("mine")
     with pytest.raises(ValueError, match=f"{tmp_path}/notes is a file, not a folder"):
