@@ -1,6 +1,11 @@
-"""Files written whole or not at all: into a temporary file beside the target, renamed over it once complete."""
+"""Files written whole or not at all: into a temporary file beside the target, renamed over it once complete.
+
+The temporary file is `.NAME.PID-RANDOM.part`: a process killed while writing (SIGKILL, a power cut) leaves it
+behind, and the next write to NAME removes those whose process no longer exists.
+"""
 import contextlib
 import os
+import re
 import tempfile
 
 _UMASK = os.umask(0o022)  # os.umask can only be read by setting it: put it straight back
@@ -17,7 +22,9 @@ def atomic_open(path, mode="wb"):
     folder = os.path.dirname(os.path.abspath(path))
     temporary = None
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
+        remove_stale_parts(path)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}-",
+                                             suffix=".part")
         os.close(handle)
         with open(temporary, mode) as f:
             yield f
@@ -33,3 +40,24 @@ def atomic_open(path, mode="wb"):
     finally:
         if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)
+
+
+def remove_stale_parts(path):
+    """Delete the temporary files that writers of `path` left when they died (those of live processes stay)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)-[a-z0-9_]{{8}}\.part")
+    for entry in os.listdir(folder):
+        match = pattern.fullmatch(entry)
+        if match and not _alive(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(folder, entry))
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

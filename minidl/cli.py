@@ -106,6 +106,7 @@ def _train(parser, args):
     for option, path in (("--checkpoint", args.checkpoint), ("--history", args.history)):
         if path is not None:
             prepare_output(path, option)  # before the data is loaded: a bad path fails at once
+    minidl.parallel.thread_count()  # and so does a bad MINIDL_NUM_THREADS
     data = minidl.data.cifar10(root=args.data, subset=args.subset, seed=args.seed, download=args.download)
     minidl.manual_seed(args.seed)
     model = models.create(args.model)

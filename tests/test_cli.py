@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import pickle
+import zipfile
 import subprocess
 import sys
 
@@ -194,3 +195,73 @@ def test_debug_shows_the_traceback(tmp_path, how):
     code, _, err = _cli("train", "resnet20", "--history", tmp_path, *how, env=env)
     assert code == 1
     assert "Traceback (most recent call last)" in err and "ValueError: --history" in err
+
+
+def test_ctrl_c_exits_130_after_saving_without_a_final_line(tmp_path, capsys, monkeypatch):
+    from minidl.training import loop
+    data = _tiny_cifar_folder(tmp_path)
+    checkpoint, history = tmp_path / "c.npz", tmp_path / "h.json"
+    train_one_epoch, calls = loop._train_one_epoch, []
+
+    def ctrl_c_in_epoch_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return train_one_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_train_one_epoch", ctrl_c_in_epoch_2)
+    code = main(_train_argv(data, "--epochs", "2", "--checkpoint", checkpoint, "--history", history))
+    out, err = capsys.readouterr()
+    assert code == 130 and "final" not in out
+    assert err.strip().splitlines()[-1] == f"train: interrupted during epoch 2; {checkpoint} keeps epoch 1, the last " \
+                                           "complete one"
+    assert minidl.load(checkpoint)["epoch"] == 1
+    assert [r["epoch"] for r in json.loads(history.read_text())["epochs"]] == [1]  # the finished epoch is kept
+
+
+def test_ctrl_c_before_training_exits_130_too(capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(minidl.data, "cifar10", interrupted)
+    assert main(["train", "resnet20", "--epochs", "1"]) == 130
+    assert capsys.readouterr().err == "python -m minidl: interrupted\n"
+
+
+def test_a_bad_thread_count_is_one_line(tmp_path):
+    code, _, err = _cli("train", "resnet20", "--epochs", "1", "--subset", "10",
+                        env=dict(os.environ, MINIDL_NUM_THREADS="abc"))
+    assert code == 1
+    assert _one_line(err).startswith("python -m minidl: error: MINIDL_NUM_THREADS='abc': expected a whole number of "
+                                     "threads >= 1")
+
+
+def _deeply_nested(path):
+    text = '{"format": "minidl.save", "version": 1, "root": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    with zipfile.ZipFile(path, "w") as archive, archive.open("__minidl__.npy", "w") as member:
+        np.lib.format.write_array(member, np.array(text))
+
+
+def _claims_8_tb(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        with archive.open("__minidl__.npy", "w") as member:
+            np.lib.format.write_array(member, np.array('{"format": "minidl.save", "version": 1, "root": '
+                                                       '{"type": "array", "entry": "w"}}'))
+        with archive.open("w.npy", "w") as member:
+            np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False,
+                                                          "shape": (10 ** 12,)})
+
+
+@pytest.mark.parametrize("write,reason", [
+    (lambda p: p.write_text('{"epochs": []}'), "it is a JSON text file (a history file?), not an .npz archive"),
+    (_deeply_nested, "its structure nests 10001 levels deep, more than the 100 allowed"),
+    (_claims_8_tb, "its entry 'w' claims shape (1000000000000,) of float64 (8.0 TB) but holds 0 bytes"),
+])
+def test_resume_from_a_foreign_or_crafted_file_is_one_line(tmp_path, capsys, write, reason):
+    data, checkpoint = _tiny_cifar_folder(tmp_path), tmp_path / "c.npz"
+    write(checkpoint)
+    before = checkpoint.read_bytes()
+    code, line = _failure(capsys, _train_argv(data, "--checkpoint", checkpoint, "--resume"))
+    assert code == 1
+    assert line == f"python -m minidl: error: minidl.load: {checkpoint} is not a readable minidl.save file ({reason})"
+    assert checkpoint.read_bytes() == before

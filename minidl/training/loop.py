@@ -13,6 +13,7 @@ from .. import functional as F
 from .._allocator import keep_freed_memory
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from .arguments import check_train_arguments
 from .checkpoint import load_checkpoint, save_checkpoint
 from .divergence import TrainingDiverged, all_finite, check_finite_data, first_non_finite, likely_cause
 from .history import History
@@ -30,12 +31,16 @@ def _resolve_data(data, subset, seed):
     of the random crop is black, as with torchvision's RandomCrop(32, padding=4) followed by Normalize. Arrays
     given directly are cropped as they are, so their zeros fill the padding.
     """
-    from ..data import CIFAR10, TensorDataset
+    from ..data import CIFAR10, TensorDataset, balanced_subset
     from ..data.locate import describe
     if isinstance(data, (tuple, list)) and len(data) == 4:
         for name, array in zip(("x_train", "y_train", "x_test", "y_test"), data):
             check_finite_data(name, array)
-        return TensorDataset(data[0], data[1]), data[2], data[3]
+        train_set = TensorDataset(data[0], data[1])
+        if subset is not None:
+            keep = balanced_subset(train_set.y, subset, seed)
+            train_set = TensorDataset(train_set.x[keep], train_set.y[keep])
+        return train_set, data[2], data[3]
     if not isinstance(data, (str, os.PathLike)):
         raise TypeError("train: data must be 'cifar10', a folder holding cifar-10-batches-py, or a tuple "
                         f"(x_train, y_train, x_test, y_test); got {type(data).__name__}")
@@ -60,6 +65,7 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     # Only a Tensor's .data is its array (a NumPy array's .data is a memoryview, which would lose the dtype).
     x = x.data if isinstance(x, Tensor) else x
     y = np.asarray(backend.to_device(y.data if isinstance(y, Tensor) else y, "cpu"))
+    _check_test_data("evaluate", x, y)
     device = device or _model_device(model)
     was_training = model.training
     model.eval()
@@ -76,6 +82,13 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     model.train(was_training)
     total_loss, correct = (0.0, 0.0) if sums is None else backend.to_device(sums, "cpu").tolist()
     return Evaluation(total_loss / len(y), correct / len(y))
+
+
+def _check_test_data(caller, x, y):
+    if len(y) == 0:
+        raise ValueError(f"{caller}: the test data holds no images (the accuracy of none is undefined)")
+    if len(x) != len(y):
+        raise ValueError(f"{caller}: the test data has {len(x)} images but {len(y)} labels")
 
 
 def _model_device(model):
@@ -95,15 +108,16 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     A NaN/inf loss, weights or test loss raises TrainingDiverged before that epoch is written anywhere.
     """
     from ..data import DataLoader
-    if epochs < 0:
-        raise ValueError(f"train: epochs must be >= 0, got {epochs}")
-    if batch_size <= 0:
-        raise ValueError(f"train: batch_size must be positive, got {batch_size}")
+    check_train_arguments(epochs, batch_size, lr, momentum, weight_decay, warmup_epochs, label_smoothing, subset, seed)
+    parallel.thread_count()  # a bad MINIDL_NUM_THREADS fails here, not in the first step
     device = backend.normalize_device(device)
     if checkpoint is not None:
         prepare_output(checkpoint, "train: checkpoint")
     keep_freed_memory()  # fewer page faults for the rest of the process (see minidl/_allocator.py)
     train_set, x_test, y_test = _resolve_data(data, subset, seed)
+    if len(train_set) == 0:
+        raise ValueError("train: the training data holds no images")
+    _check_test_data("train", x_test, y_test)
     model.to(device)
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=False, seed=seed,
                         augment=augment, device=device)
