@@ -3,7 +3,6 @@ bad arguments, 130 for Ctrl-C) with the traceback only under --debug or MINIDL_D
 import errno
 import json
 import os
-import pickle
 import zipfile
 import subprocess
 import sys
@@ -26,21 +25,9 @@ def test_summary_prints_the_layers(capsys):
     assert "269,722" in capsys.readouterr().out
 
 
-def _tiny_cifar_folder(parent, per_file=16):
-    """A CIFAR-10 folder in the official layout with 5 x 16 training and 16 test images (random pixels)."""
-    folder = parent / "cifar-10-batches-py"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {b"batch_label": name.encode(), b"labels": [i % 10 for i in range(per_file)],
-                 b"data": rng.integers(0, 256, (per_file, 3072), dtype=np.uint8)}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-    return parent
-
-
-def test_train_writes_history_and_prints_final_accuracy(tmp_path, capsys):
+def test_train_writes_history_and_prints_final_accuracy(tmp_path, capsys, tiny_cifar_folder):
     path = tmp_path / "h.json"
-    data = _tiny_cifar_folder(tmp_path)
+    data = tiny_cifar_folder
     code = main(["train", "resnet20", "--epochs", "1", "--batch-size", "40", "--no-progress", "--data", str(data),
                  "--history", str(path)])
     assert code == 0
@@ -99,8 +86,8 @@ def test_a_folder_as_the_history_file_fails_before_training(tmp_path):
                               f"it, e.g. {tmp_path}/history.json")
 
 
-def test_missing_folders_are_created_for_checkpoint_and_history(tmp_path, capsys):
-    data = _tiny_cifar_folder(tmp_path)
+def test_missing_folders_are_created_for_checkpoint_and_history(tmp_path, capsys, tiny_cifar_folder):
+    data = tiny_cifar_folder
     checkpoint, history = tmp_path / "runs" / "a" / "c.npz", tmp_path / "logs" / "h.json"
     assert main(["train", "resnet20", "--epochs", "1", "--batch-size", "40", "--no-progress", "--data", str(data),
                  "--checkpoint", str(checkpoint), "--history", str(history)]) == 0
@@ -113,8 +100,8 @@ def _train_argv(data, *extra):
             *map(str, extra)]
 
 
-def test_a_divergence_in_the_last_step_exits_1_and_writes_nothing(tmp_path):
-    data = _tiny_cifar_folder(tmp_path)
+def test_a_divergence_in_the_last_step_exits_1_and_writes_nothing(tmp_path, tiny_cifar_folder):
+    data = tiny_cifar_folder
     checkpoint, history = tmp_path / "c.npz", tmp_path / "h.json"
     code, out, err = _cli(*_train_argv(data, "--lr", "1e6", "--checkpoint", checkpoint, "--history", history))
     assert code == 1 and "final" not in out
@@ -126,8 +113,8 @@ def test_a_divergence_in_the_last_step_exits_1_and_writes_nothing(tmp_path):
     assert not checkpoint.exists() and not history.exists()
 
 
-def test_resume_from_another_models_checkpoint_exits_1_naming_both(tmp_path):
-    data = _tiny_cifar_folder(tmp_path)
+def test_resume_from_another_models_checkpoint_exits_1_naming_both(tmp_path, tiny_cifar_folder):
+    data = tiny_cifar_folder
     checkpoint = tmp_path / "c.npz"
     assert main(_train_argv(data, "--checkpoint", checkpoint)) == 0
     before = checkpoint.read_bytes()
@@ -150,8 +137,9 @@ def _failure(capsys, argv):
     return code, lines[0]
 
 
-def test_a_full_disk_is_one_line_naming_the_checkpoint_not_its_temporary_file(tmp_path, capsys, monkeypatch):
-    data = _tiny_cifar_folder(tmp_path)
+def test_a_full_disk_is_one_line_naming_the_checkpoint_not_its_temporary_file(tmp_path, capsys, monkeypatch,
+                                                                             tiny_cifar_folder):
+    data = tiny_cifar_folder
     checkpoint = tmp_path / "c.npz"
 
     def full(*args, **kwargs):
@@ -197,9 +185,9 @@ def test_debug_shows_the_traceback(tmp_path, how):
     assert "Traceback (most recent call last)" in err and "ValueError: --history" in err
 
 
-def test_ctrl_c_exits_130_after_saving_without_a_final_line(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_exits_130_after_saving_without_a_final_line(tmp_path, capsys, monkeypatch, tiny_cifar_folder):
     from minidl.training import loop
-    data = _tiny_cifar_folder(tmp_path)
+    data = tiny_cifar_folder
     checkpoint, history = tmp_path / "c.npz", tmp_path / "h.json"
     train_one_epoch, calls = loop._train_one_epoch, []
 
@@ -257,8 +245,8 @@ def _claims_8_tb(path):
     (_deeply_nested, "its structure nests 10001 levels deep, more than the 100 allowed"),
     (_claims_8_tb, "its entry 'w' claims shape (1000000000000,) of float64 (8.0 TB) but holds 0 bytes"),
 ])
-def test_resume_from_a_foreign_or_crafted_file_is_one_line(tmp_path, capsys, write, reason):
-    data, checkpoint = _tiny_cifar_folder(tmp_path), tmp_path / "c.npz"
+def test_resume_from_a_foreign_or_crafted_file_is_one_line(tmp_path, capsys, write, reason, tiny_cifar_folder):
+    data, checkpoint = tiny_cifar_folder, tmp_path / "c.npz"
     write(checkpoint)
     before = checkpoint.read_bytes()
     code, line = _failure(capsys, _train_argv(data, "--checkpoint", checkpoint, "--resume"))
