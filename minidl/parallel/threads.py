@@ -25,14 +25,9 @@ def thread_count():
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value)
-        if value and name == "MINIDL_NUM_THREADS":
+        if value and name == "MINIDL_NUM_THREADS":  # (an OMP_NUM_THREADS such as "4,2" is OpenMP's to read)
             raise ValueError(f"MINIDL_NUM_THREADS={value!r}: expected a whole number of threads >= 1; unset it "
-                             f"to use every core this process may use ({_cores()})")
-        # an OMP_NUM_THREADS that minidl cannot read (a list such as "4,2") is left to the libraries that can
-    return _cores()
-
-
-def _cores():
+                             "to use every core this process may use")
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

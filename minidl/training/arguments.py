@@ -1,4 +1,5 @@
-"""train()'s arguments checked before anything runs: each error names the argument, its value and what is expected."""
+"""train()'s arguments and data checked before anything runs: each error names the argument, its value and what
+is expected."""
 import math
 import numbers
 
@@ -31,3 +32,16 @@ def check_train_arguments(epochs, batch_size, lr, momentum, weight_decay, warmup
     if subset is not None:
         whole("subset", subset, 1)
     whole("seed", seed, 0)
+
+
+def check_data(train_set, x_test, y_test):
+    if len(train_set) == 0:
+        raise ValueError("train: the training data holds no images")
+    check_test_data("train", x_test, y_test)
+
+
+def check_test_data(caller, x, y):
+    if len(y) == 0:
+        raise ValueError(f"{caller}: the test data holds no images (the accuracy of none is undefined)")
+    if len(x) != len(y):
+        raise ValueError(f"{caller}: the test data has {len(x)} images but {len(y)} labels")

@@ -3,6 +3,8 @@
 The data is checked once when it is loaded (non-finite images are refused there), so a NaN or infinity
 met later comes from the optimisation itself: the learning rate or momentum is too large for the net.
 """
+import math
+
 import numpy as np
 
 from .. import backend
@@ -57,3 +59,31 @@ def likely_cause(opt):
     settings = f"lr {lr:.4g}" + (f", momentum {momentum:.4g}" if momentum else "")
     knobs = "learning rate or momentum" if momentum >= 1 else "learning rate"
     return f"({settings}); lower the {knobs}, or add warm-up (warmup_epochs)"
+
+
+def check_epoch(metrics, epoch, opt, model):
+    """(mean loss, accuracy) so far; TrainingDiverged naming the first step whose loss was NaN or infinite,
+    or the epoch's last step if it left NaN or inf in the weights."""
+    train_loss, train_acc, bad_step, weights_finite = metrics.read()
+    if bad_step is not None:
+        raise TrainingDiverged(f"train: the loss became NaN or infinite at epoch {epoch}, step {bad_step} "
+                               f"{likely_cause(opt)}")
+    if not weights_finite:
+        raise TrainingDiverged(f"train: the weights became NaN or infinite at epoch {epoch}, step {metrics.steps} "
+                               f"(the epoch's last; first in {first_non_finite(model)}) {likely_cause(opt)}")
+    return train_loss, train_acc
+
+
+def check_test_loss(loss, epoch, steps, opt):
+    if not math.isfinite(loss):
+        raise TrainingDiverged(f"train: the test loss became NaN or infinite after epoch {epoch} (step {steps}, "
+                               f"its last) {likely_cause(opt)}")
+
+
+def where_kept(checkpoint, saved, what):
+    """Where the run's last good state is, for the message of a run that stopped early."""
+    if checkpoint is None:
+        return ""
+    if saved is None:
+        return f"; no epoch was saved to {checkpoint}"
+    return f"; {checkpoint} keeps epoch {saved}, the last {what} one"

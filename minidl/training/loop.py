@@ -1,5 +1,4 @@
 """`train()` and `evaluate()`: the training loop a reader watches, with progress, checkpoints and resume."""
-import math
 import os
 import sys
 import time
@@ -13,9 +12,9 @@ from .. import functional as F
 from .._allocator import keep_freed_memory
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
-from .arguments import check_train_arguments
+from .arguments import check_data, check_test_data, check_train_arguments
 from .checkpoint import load_checkpoint, save_checkpoint
-from .divergence import TrainingDiverged, all_finite, check_finite_data, first_non_finite, likely_cause
+from .divergence import TrainingDiverged, all_finite, check_epoch, check_finite_data, check_test_loss, where_kept
 from .history import History
 from .metrics import EpochMetrics
 from .outputs import prepare_output
@@ -65,7 +64,7 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     # Only a Tensor's .data is its array (a NumPy array's .data is a memoryview, which would lose the dtype).
     x = x.data if isinstance(x, Tensor) else x
     y = np.asarray(backend.to_device(y.data if isinstance(y, Tensor) else y, "cpu"))
-    _check_test_data("evaluate", x, y)
+    check_test_data("evaluate", x, y)
     device = device or _model_device(model)
     was_training = model.training
     model.eval()
@@ -82,13 +81,6 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     model.train(was_training)
     total_loss, correct = (0.0, 0.0) if sums is None else backend.to_device(sums, "cpu").tolist()
     return Evaluation(total_loss / len(y), correct / len(y))
-
-
-def _check_test_data(caller, x, y):
-    if len(y) == 0:
-        raise ValueError(f"{caller}: the test data holds no images (the accuracy of none is undefined)")
-    if len(x) != len(y):
-        raise ValueError(f"{caller}: the test data has {len(x)} images but {len(y)} labels")
 
 
 def _model_device(model):
@@ -115,9 +107,7 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
         prepare_output(checkpoint, "train: checkpoint")
     keep_freed_memory()  # fewer page faults for the rest of the process (see minidl/_allocator.py)
     train_set, x_test, y_test = _resolve_data(data, subset, seed)
-    if len(train_set) == 0:
-        raise ValueError("train: the training data holds no images")
-    _check_test_data("train", x_test, y_test)
+    check_data(train_set, x_test, y_test)
     model.to(device)
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=False, seed=seed,
                         augment=augment, device=device)
@@ -146,9 +136,7 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
         for epoch in range(start_epoch, epochs + 1):
             record = _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress)
             test = evaluate(model, (x_test, y_test), device=device)
-            if not math.isfinite(test.loss):
-                raise TrainingDiverged(f"train: the test loss became NaN or infinite after epoch {epoch} "
-                                       f"(step {len(loader)}, its last) {likely_cause(opt)}")
+            check_test_loss(test.loss, epoch, len(loader), opt)
             history.append(epoch=epoch, test_loss=test.loss, test_acc=test.accuracy, **record)
             if progress:
                 tqdm.write(f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f} acc "
@@ -159,19 +147,10 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
                 saved = epoch
     except KeyboardInterrupt:
         history.interrupted = True
-        print(f"\ntrain: interrupted during epoch {epoch}{_kept(checkpoint, saved, 'complete')}", file=sys.stderr)
+        print(f"\ntrain: interrupted during epoch {epoch}{where_kept(checkpoint, saved, 'complete')}", file=sys.stderr)
     except TrainingDiverged as error:
-        raise TrainingDiverged(f"{error}{_kept(checkpoint, saved, 'finite')}", history) from None
+        raise TrainingDiverged(f"{error}{where_kept(checkpoint, saved, 'finite')}", history) from None
     return history
-
-
-def _kept(checkpoint, saved, what):
-    """Where the run's last good state is, for the message of a run that stopped early."""
-    if checkpoint is None:
-        return ""
-    if saved is None:
-        return f"; no epoch was saved to {checkpoint}"
-    return f"; {checkpoint} keeps epoch {saved}, the last {what} one"
 
 
 def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress):
@@ -194,7 +173,7 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
             loss, logits = parallel.train_step(model, x, y, loss_fn)
             metrics.add(step, loss, logits, y.data)
             if metrics.on_host:  # free on the CPU: stop before a bad step updates the weights
-                train_loss, train_acc = _check_finite(metrics, epoch, opt, model)
+                train_loss, train_acc = check_epoch(metrics, epoch, opt, model)
             opt.step()
             sched.step()
             bar.update(1)
@@ -204,18 +183,5 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
     finally:
         bar.close()
     metrics.weights_checked(all_finite(model))  # after the last update, read with the epoch's sums
-    train_loss, train_acc = _check_finite(metrics, epoch, opt, model)
+    train_loss, train_acc = check_epoch(metrics, epoch, opt, model)
     return dict(train_loss=train_loss, train_acc=train_acc, lr=lr, seconds=time.perf_counter() - start)
-
-
-def _check_finite(metrics, epoch, opt, model):
-    """(mean loss, accuracy) so far; TrainingDiverged naming the first step whose loss was NaN or infinite,
-    or the epoch's last step if it left NaN or inf in the weights."""
-    train_loss, train_acc, bad_step, weights_finite = metrics.read()
-    if bad_step is not None:
-        raise TrainingDiverged(f"train: the loss became NaN or infinite at epoch {epoch}, step {bad_step} "
-                               f"{likely_cause(opt)}")
-    if not weights_finite:
-        raise TrainingDiverged(f"train: the weights became NaN or infinite at epoch {epoch}, step {metrics.steps} "
-                               f"(the epoch's last; first in {first_non_finite(model)}) {likely_cause(opt)}")
-    return train_loss, train_acc

@@ -253,3 +253,25 @@ def test_resume_from_a_foreign_or_crafted_file_is_one_line(tmp_path, capsys, wri
     assert code == 1
     assert line == f"python -m minidl: error: minidl.load: {checkpoint} is not a readable minidl.save file ({reason})"
     assert checkpoint.read_bytes() == before
+
+
+def test_a_run_that_diverges_in_epoch_2_keeps_epoch_1_in_checkpoint_and_history(tmp_path, capsys, monkeypatch,
+                                                                               tiny_cifar_folder):
+    real_step, steps = minidl.optim.SGD.step, []
+
+    def step_then_poison(self):  # the last step of epoch 2 leaves a NaN weight (its loss was finite)
+        real_step(self)
+        steps.append(1)
+        if len(steps) == 4:
+            self.param_groups[0]["params"][0].data[0] = np.nan
+
+    monkeypatch.setattr(minidl.optim.SGD, "step", step_then_poison)
+    checkpoint, history = tmp_path / "c.npz", tmp_path / "h.json"
+    code, line = _failure(capsys, _train_argv(tiny_cifar_folder, "--epochs", "2", "--checkpoint", checkpoint,
+                                              "--history", history))
+    assert code == 1
+    assert line.startswith("python -m minidl: error: train: the weights became NaN or infinite at epoch 2, step 2 "
+                           "(the epoch's last; first in stem.0.weight)")
+    assert line.endswith(f"{checkpoint} keeps epoch 1, the last finite one")
+    assert minidl.load(checkpoint)["epoch"] == 1
+    assert [r["epoch"] for r in json.loads(history.read_text())["epochs"]] == [1]

@@ -16,7 +16,7 @@ import minidl
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # argv: fault, n, then the CLI's arguments. "kill-in-save n": SIGKILL after the fifth array of the n-th checkpoint
-# is written; "term-at-step n": SIGTERM when training step n (counted over the whole run) starts.
+# is written; "SIGTERM n" or "SIGINT n" (Ctrl-C): that signal when training step n (counted over the run) starts.
 FAULTY_RUN = """
 import os, signal, sys
 import numpy as np
@@ -41,7 +41,7 @@ else:
     def step_or_term(*args, **kwargs):
         count["steps"] += 1
         if count["steps"] == n:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), getattr(signal, fault))
         return step(*args, **kwargs)
     minidl.parallel.train_step = step_or_term
 sys.exit(main(sys.argv[3:]))
@@ -85,7 +85,17 @@ def test_sigkill_while_saving_keeps_the_previous_checkpoint_and_resume_cleans_up
 
 def test_sigterm_mid_epoch_then_resume_gives_the_uninterrupted_history(tmp_path, tiny_cifar_folder):
     checkpoint = tmp_path / "c.npz"
-    terminated = _train(tiny_cifar_folder, "--checkpoint", checkpoint, fault=("term-at-step", 4))  # epoch 2, step 2
+    terminated = _train(tiny_cifar_folder, "--checkpoint", checkpoint, fault=("SIGTERM", 4))  # epoch 2, step 2
     assert terminated.returncode == -signal.SIGTERM
     assert minidl.load(checkpoint)["epoch"] == 1 and _parts(tmp_path) == []
     _resume_matches_an_uninterrupted_run(tiny_cifar_folder, checkpoint, tmp_path)
+
+
+def test_ctrl_c_mid_epoch_exits_130_with_the_last_complete_epoch_saved(tmp_path, tiny_cifar_folder):
+    checkpoint, history = tmp_path / "c.npz", tmp_path / "h.json"
+    interrupted = _train(tiny_cifar_folder, "--checkpoint", checkpoint, "--history", history, fault=("SIGINT", 4))
+    assert interrupted.returncode == 130 and "final" not in interrupted.stdout
+    assert interrupted.stderr.strip().splitlines()[-1] == (f"train: interrupted during epoch 2; {checkpoint} keeps "
+                                                           "epoch 1, the last complete one")
+    assert minidl.load(checkpoint)["epoch"] == 1
+    assert [r["epoch"] for r in json.loads(history.read_text())["epochs"]] == [1]

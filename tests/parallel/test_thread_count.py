@@ -9,7 +9,7 @@ from minidl import parallel
 def test_an_unreadable_minidl_num_threads_is_an_error(monkeypatch, value):
     monkeypatch.setenv("MINIDL_NUM_THREADS", value)
     with pytest.raises(ValueError, match=rf"MINIDL_NUM_THREADS='{value}': expected a whole number of threads >= 1; "
-                                         r"unset it to use every core this process may use \(\d+\)"):
+                                         "unset it to use every core this process may use$"):
         parallel.thread_count()
 
 
