@@ -124,9 +124,9 @@ def _what_it_is(head):
     if head.startswith(b"\x93NUMPY"):
         return "it holds a single .npy array, not an .npz archive"
     if head[:1] == b"\x80":
-        return "it is a pickle, which minidl never loads (loading a pickle can run code)"
+        return "it is a pickle, which minidl never loads: loading one can run code"
     if head.lstrip()[:1] in (b"{", b"["):
-        return "it is a JSON text file (a history file?), not an .npz archive"
+        return "it is a JSON text file, such as a history, not an .npz archive"
     return "it is not an .npz (zip) archive"
 
 

@@ -196,8 +196,8 @@ def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path):
 
 
 @pytest.mark.parametrize("content,reason", [
-    (b'{\n  "model": "resnet20",\n  "epochs": []\n}', "it is a JSON text file (a history file?), not an .npz archive"),
-    (pickle.dumps({"a": 1}), "it is a pickle, which minidl never loads (loading a pickle can run code)"),
+    (b'{\n  "model": "resnet20",\n  "epochs": []\n}', "it is a JSON text file, such as a history, not an .npz archive"),
+    (pickle.dumps({"a": 1}), "it is a pickle, which minidl never loads: loading one can run code"),
     (b"", "it is empty"),
     (b"GIF89a....", "it is not an .npz (zip) archive"),
 ])

@@ -241,7 +241,7 @@ def _claims_8_tb(path):
 
 
 @pytest.mark.parametrize("write,reason", [
-    (lambda p: p.write_text('{"epochs": []}'), "it is a JSON text file (a history file?), not an .npz archive"),
+    (lambda p: p.write_text('{"epochs": []}'), "it is a JSON text file, such as a history, not an .npz archive"),
     (_deeply_nested, "its structure nests 10001 levels deep, more than the 100 allowed"),
     (_claims_8_tb, "its entry 'w' claims shape (1000000000000,) of float64 (8.0 TB) but holds 0 bytes"),
 ])
