@@ -166,6 +166,8 @@ def test_download_without_a_network_is_one_line_saying_what_to_do(tmp_path, caps
 
 @pytest.mark.parametrize("error,expected", [
     (MemoryError(), "out of memory; try a smaller --batch-size or --subset, or a machine with more memory"),
+    (RecursionError("too deep"), "a structure nested too deeply to handle (too deep); is the input file crafted "
+                                 "or damaged?"),
     (KeyError("x"), "unexpected KeyError: 'x' (run again with --debug for the traceback, and please report it)"),
 ])
 def test_unexpected_failures_are_still_one_line(capsys, monkeypatch, error, expected):
