@@ -1,9 +1,18 @@
 """The command line: `python -m minidl train MODEL ...`, `python -m minidl models`, `python -m minidl summary MODEL`."""
 import argparse
+import math
 import os
 import sys
+import traceback
+import warnings
 
+from ._cli_errors import describe_error
+from .training.outputs import prepare_output, same_file
 from .training.recipe import OPTIMIZERS, SCHEDULES
+
+
+DEBUG_VARIABLE = "MINIDL_DEBUG"
+INTERRUPTED = 130  # the shell's code for a process stopped by Ctrl-C (128 + SIGINT)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -14,25 +23,24 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def _number(kind, low, strict=False):
+    """An argparse type: an int or finite float >= low (> low when strict), with a message naming the rule."""
+    rule = f"{'>' if strict else '>='} {low}"
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'a whole number' if kind is int else 'a number'} {rule}, "
+                                             f"got {text!r}") from None
+        if not math.isfinite(value) or value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"must be {'a whole' if kind is int else 'a finite'} number {rule}, "
+                                             f"got {text!r}")
+        return value
+    return parse
 
 
-def _positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
-    return value
-
-
-def _non_negative_float(text):
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+_non_negative_int, _positive_int, _non_negative_float = _number(int, 0), _number(int, 0, strict=True), _number(float, 0)
 
 
 def build_parser():
@@ -55,17 +63,21 @@ def build_parser():
     run.add_argument("--data", default=None, help="folder holding cifar-10-batches-py (default: MINIDL_DATA, "
                                                   "the cache, then the bundled subset)")
     run.add_argument("--download", action="store_true", help="download the full CIFAR-10 (170 MB) if not cached")
-    run.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                     help="where to train; a checkpoint made on the other device resumes here")
+    run.add_argument("--seed", type=_non_negative_int, default=0)
     run.add_argument("--history", default=None, help="write the per-epoch history to this JSON file")
     run.add_argument("--checkpoint", default=None, help="save a checkpoint (.npz) after every epoch")
     run.add_argument("--resume", action="store_true", help="continue from --checkpoint")
     run.add_argument("--no-progress", action="store_true")
 
-    commands.add_parser("models", help="list the model zoo with parameter counts")
+    listing = commands.add_parser("models", help="list the model zoo with parameter counts")
     summary = commands.add_parser("summary", help="layers, output shapes, parameters and multiply-adds of a model")
     summary.add_argument("model")
     summary.add_argument("--input-size", type=_positive_int, default=32)
+    for command in (run, listing, summary):
+        command.add_argument("--debug", action="store_true",
+                             help=f"show the traceback of an error (or set {DEBUG_VARIABLE}=1)")
     return parser
 
 
@@ -88,23 +100,40 @@ def _train(parser, args):
         parser.error("--resume needs --checkpoint FILE.npz")
     if args.device == "cuda" and not minidl.cuda.is_available():
         parser.error("--device cuda: CuPy or a CUDA GPU is missing (install the `gpu` extra on a GPU machine)")
+    if args.checkpoint and args.history and same_file(args.checkpoint, args.history):
+        parser.error(f"--checkpoint and --history name the same file {args.checkpoint}; one would overwrite "
+                     "the other: give them different names")
+    for option, path in (("--checkpoint", args.checkpoint), ("--history", args.history)):
+        if path is not None:
+            prepare_output(path, option)  # before the data is loaded: a bad path fails at once
+    minidl.parallel.thread_count()  # and so does a bad MINIDL_NUM_THREADS
     data = minidl.data.cifar10(root=args.data, subset=args.subset, seed=args.seed, download=args.download)
     minidl.manual_seed(args.seed)
     model = models.create(args.model)
-    history = minidl.train(model, data=data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                           momentum=args.momentum, weight_decay=args.weight_decay, optimizer=args.optimizer,
-                           schedule=args.schedule, warmup_epochs=args.warmup_epochs,
-                           label_smoothing=args.label_smoothing, augment=not args.no_augment, device=args.device,
-                           seed=args.seed, progress=not args.no_progress, checkpoint=args.checkpoint,
-                           resume=args.resume)
-    if args.history:
-        history.to_json(args.history, model=args.model, args=vars(args))
+    try:
+        history = minidl.train(model, data=data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                               momentum=args.momentum, weight_decay=args.weight_decay, optimizer=args.optimizer,
+                               schedule=args.schedule, warmup_epochs=args.warmup_epochs,
+                               label_smoothing=args.label_smoothing, augment=not args.no_augment, device=args.device,
+                               seed=args.seed, progress=not args.no_progress, checkpoint=args.checkpoint,
+                               resume=args.resume)
+    except minidl.training.TrainingDiverged as error:
+        _write_history(error.history, args)  # the epochs that finished before
+        raise
+    _write_history(history, args)
+    if history.interrupted:  # train() said where the run stopped and what the checkpoint holds
+        return INTERRUPTED
     if history.final is not None:
         final = history.final
         seconds = sum(history.column("seconds"))
         print(f"{args.model}: final test accuracy {100 * final['test_acc']:.2f}% after {final['epoch']} epochs "
               f"({seconds:.0f} s of training)")
     return 0
+
+
+def _write_history(history, args):
+    if args.history and history is not None and len(history):
+        history.to_json(args.history, model=args.model, args={k: v for k, v in vars(args).items() if k != "debug"})
 
 
 def _models():
@@ -124,17 +153,36 @@ def _summary(parser, args):
 
 
 def main(argv=None):
+    """Run one command; expected failures print one line and return 1 (2: bad arguments, 130: Ctrl-C)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        if args.command == "train":
-            return _train(parser, args)
-        if args.command == "models":
-            return _models()
-        return _summary(parser, args)
-    except (FileNotFoundError, ValueError, FloatingPointError) as error:
-        sys.stderr.write(f"python -m minidl: error: {error}\n")
-        return 1
+    debug = args.debug or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
+    with warnings.catch_warnings():
+        if not debug:
+            _one_line_warnings()
+        try:
+            if args.command == "train":
+                return _train(parser, args)
+            if args.command == "models":
+                return _models()
+            return _summary(parser, args)
+        except KeyboardInterrupt:
+            if debug:
+                traceback.print_exc()
+            sys.stderr.write("python -m minidl: interrupted\n")
+            return INTERRUPTED
+        except Exception as error:  # noqa: BLE001 -- every failure becomes one line (the traceback with --debug)
+            if debug:
+                raise
+            sys.stderr.write(f"python -m minidl: error: {describe_error(error)}\n")
+            return 1
+
+
+def _one_line_warnings():
+    """Warnings as one line each; NumPy's overflow warnings are dropped (a diverging run is stopped and named)."""
+    for text in ("overflow encountered", "invalid value encountered", "divide by zero encountered"):
+        warnings.filterwarnings("ignore", message=text, category=RuntimeWarning)
+    warnings.showwarning = lambda message, *rest, **kw: sys.stderr.write(f"python -m minidl: warning: {message}\n")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ directly and arrays refer to their entry. The file is written under a temporary 
 directory and renamed over `path` (atomic on POSIX and Windows), so a crash never leaves half a file.
 """
 import json
+import math
 import os
+import re
 import zipfile
 
 import numpy as np
@@ -20,6 +22,8 @@ from .autograd.tensor import Tensor
 _META = "__minidl__"
 _FORMAT = "minidl.save"
 _VERSION = 1
+_MAX_DEPTH = 100  # nesting levels of the structure's JSON; a training checkpoint uses about a dozen
+_OPENING, _CLOSING = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 
 
 def save(obj, path):
@@ -86,38 +90,98 @@ def _store(array, path, arrays):
 
 def load(path, map_location=None):
     """Read a file written by save(). Arrays and Tensors return to the device they were saved from, or to
-    map_location ('cpu' or 'cuda') when given."""
+    map_location ('cpu' or 'cuda') when given.
+
+    Nothing is allocated on a file's word: each array's header must match the bytes its entry holds, and the
+    structure may nest at most _MAX_DEPTH levels, so a crafted file is refused rather than exhausting memory
+    or the stack."""
     path = os.fspath(path)
     try:
-        archive = np.load(path, allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single .npy array, not an .npz archive")
-        with archive:
-            if _META not in archive.files:
-                raise ValueError("it has no '__minidl__' entry")
-            meta = json.loads(str(archive[_META][()]))
+        if not zipfile.is_zipfile(path):
+            with open(path, "rb") as f:
+                raise ValueError(_what_it_is(f.read(16)))
+        with zipfile.ZipFile(path) as archive:
+            text = str(_read_entry(archive, _META, os.path.getsize(path))[()])
+            depth = _nesting_depth(text)
+            if depth > _MAX_DEPTH:
+                raise ValueError(f"its structure nests {depth} levels deep, more than the {_MAX_DEPTH} allowed")
+            meta = json.loads(text)
             if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
                 raise ValueError("its '__minidl__' entry is not minidl.save metadata")
             if meta.get("version") != _VERSION:
                 raise ValueError(f"it has format version {meta.get('version')}, this minidl reads version {_VERSION}")
-            return _decode(meta["root"], archive, map_location)
+            return _decode(meta["root"], lambda name: _read_entry(archive, name, os.path.getsize(path)), map_location)
     except FileNotFoundError:
         raise
     except (ValueError, OSError, EOFError, KeyError, TypeError, zipfile.BadZipFile, json.JSONDecodeError) as error:
         raise ValueError(f"minidl.load: {path} is not a readable minidl.save file ({error})") from None
 
 
-def _decode(node, archive, map_location):
+def _what_it_is(head):
+    """Why a file that is not a zip archive is not an .npz, from its first bytes."""
+    if not head:
+        return "it is empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "it holds a single .npy array, not an .npz archive"
+    if head[:1] == b"\x80":
+        return "it is a pickle, which minidl never loads: loading one can run code"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return "it is a JSON text file, such as a history, not an .npz archive"
+    return "it is not an .npz (zip) archive"
+
+
+def _nesting_depth(text):
+    """The deepest nesting of [ and { in a JSON text, ignoring brackets inside strings."""
+    codes = np.frombuffer(re.sub(r'"(?:[^"\\]|\\.)*"', '""', text).encode(), np.uint8)
+    steps = np.isin(codes, _OPENING).astype(np.int64) - np.isin(codes, _CLOSING)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _read_entry(archive, name, file_size):
+    """The array stored as NAME.npy, read only once its header agrees with the bytes the entry holds."""
+    try:
+        info = archive.getinfo(name + ".npy")
+    except KeyError:
+        raise ValueError(f"it has no entry {name!r}") from None
+    if info.compress_type != zipfile.ZIP_STORED or info.file_size != info.compress_size:
+        raise ValueError(f"its entry {name!r} is compressed, which minidl.save never does")
+    if info.header_offset + info.compress_size > file_size:
+        raise ValueError(f"its entry {name!r} claims {_size(info.file_size)}, more than the file holds")
+    with archive.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"its entry {name!r} has .npy format version {version}, expected 1.0 or 2.0")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(member)
+        if dtype.hasobject:
+            raise ValueError(f"its entry {name!r} holds Python objects (dtype object), which only pickle could load")
+        claimed, held = math.prod(shape) * dtype.itemsize, info.file_size - member.tell()
+        if claimed != held:
+            raise ValueError(f"its entry {name!r} claims shape {shape} of {dtype} ({_size(claimed)}) but holds "
+                             f"{_size(held)}")
+        data = bytearray(member.read(claimed))
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+
+
+def _size(nbytes):
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if nbytes < 1000 or unit == "TB":
+            return f"{nbytes:,} bytes" if unit == "bytes" else f"{nbytes:,.1f} {unit}"
+        nbytes /= 1000
+
+
+def _decode(node, read, map_location):
+    """The object a structure node describes; `read(entry)` gives the array stored under an entry name."""
     if not isinstance(node, dict):
         return node
     kind = node.get("type")
     if kind == "dict":
-        return {key: _decode(value, archive, map_location) for key, value in node["items"]}
+        return {key: _decode(value, read, map_location) for key, value in node["items"]}
     if kind in ("list", "tuple"):
-        items = [_decode(value, archive, map_location) for value in node["items"]]
+        items = [_decode(value, read, map_location) for value in node["items"]]
         return tuple(items) if kind == "tuple" else items
     if kind in ("array", "tensor", "scalar"):
-        array = archive[node["entry"]]
+        array = read(node["entry"])
         if kind == "scalar":
             return array[()]
         device = map_location or node.get("device", "cpu")

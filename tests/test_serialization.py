@@ -153,3 +153,64 @@ def test_cuda_arrays_without_a_gpu_need_map_location(tmp_path):
             minidl.load(path)
     loaded = minidl.load(path, map_location="cpu")["w"]
     assert loaded.device == "cpu" and loaded.shape == (2,)
+
+
+def _crafted(path, meta, entries=()):
+    """A zip in minidl.save's layout whose metadata and .npy members are written by hand: (name, header dict,
+    data bytes) for each member."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        with archive.open("__minidl__.npy", "w") as member:
+            np.lib.format.write_array(member, np.array(json.dumps(meta)))
+        for name, header, data in entries:
+            with archive.open(name + ".npy", "w") as member:
+                np.lib.format.write_array_header_1_0(member, header)
+                member.write(data)
+
+
+def test_a_header_claiming_8_tb_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "huge.npz"
+    root = {"type": "array", "entry": "w", "device": "cpu"}
+    _crafted(path, {"format": "minidl.save", "version": 1, "root": root},
+             [("w", {"descr": "<f8", "fortran_order": False, "shape": (10 ** 12,)}, b"\0" * 16)])
+    with pytest.raises(ValueError, match=r"its entry 'w' claims shape \(1000000000000,\) of float64 \(8.0 TB\) but "
+                                         r"holds 16 bytes"):
+        minidl.load(path)
+
+
+def test_metadata_nested_10000_deep_is_refused_without_a_recursion_error(tmp_path):
+    path = tmp_path / "deep.npz"
+    # json.dumps itself would recurse too deeply: the text is built by hand (outer dict, then 2 levels per list node)
+    text = ('{"format": "minidl.save", "version": 1, "root": ' + '{"type": "list", "items": [' * 10_000
+            + '{"type": "list", "items": []}' + "]}" * 10_000 + "}")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        with archive.open("__minidl__.npy", "w") as member:
+            np.lib.format.write_array(member, np.array(text))
+    with pytest.raises(ValueError, match="its structure nests 20003 levels deep, more than the 100 allowed"):
+        minidl.load(path)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path):
+    path = tmp_path / "keys.npz"
+    minidl.save({"[[[[" * 60: 1, 'say "{{{{"': [2]}, path)
+    assert minidl.load(path) == {"[[[[" * 60: 1, 'say "{{{{"': [2]}
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b'{\n  "model": "resnet20",\n  "epochs": []\n}', "it is a JSON text file, such as a history, not an .npz archive"),
+    (pickle.dumps({"a": 1}), "it is a pickle, which minidl never loads: loading one can run code"),
+    (b"", "it is empty"),
+    (b"GIF89a....", "it is not an .npz (zip) archive"),
+])
+def test_a_file_that_is_not_a_zip_is_described_not_called_a_pickle(tmp_path, content, reason):
+    path = tmp_path / "c.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as caught:
+        minidl.load(path)
+    assert str(caught.value) == f"minidl.load: {path} is not a readable minidl.save file ({reason})"
+
+
+def test_a_compressed_entry_is_refused(tmp_path):
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, __minidl__=np.array("{}"))
+    with pytest.raises(ValueError, match="its entry '__minidl__' is compressed, which minidl.save never does"):
+        minidl.load(path)

@@ -31,18 +31,28 @@ def md5_file(path):
 
 
 def fetch(url, out, verbose=True):
-    """Copy the bytes at `url` into the open binary file `out`, with a tqdm bar when verbose."""
-    import urllib.request  # imported here: 25 ms that only a download needs
+    """Copy the bytes at `url` into the open binary file `out`, with a tqdm bar when verbose.
+
+    A network failure (no connection, a refused or timed-out request, an HTTP error) raises ConnectionError
+    saying how to proceed without a download; errors writing `out` pass through unchanged."""
+    import http.client  # imported here: 25 ms that only a download needs
+    import urllib.error
+    import urllib.request
 
     from tqdm import tqdm
 
-    with urllib.request.urlopen(url, timeout=60) as response:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc="CIFAR-10", disable=not verbose,
-                  file=sys.stderr) as bar:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                out.write(chunk)
-                bar.update(len(chunk))
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc="CIFAR-10", disable=not verbose,
+                      file=sys.stderr) as bar:
+                for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, ConnectionError) as error:
+        raise ConnectionError(f"cannot download {url} ({getattr(error, 'reason', None) or error}); check the "
+                              f"network connection, or put CIFAR-10's {FOLDER}/ folder somewhere and point to it "
+                              "with --data (data=... in Python) or MINIDL_DATA") from error
 
 
 def download_archive(url, md5, folder, verbose=True):

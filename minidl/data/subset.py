@@ -27,5 +27,5 @@ def balanced_subset(labels, n, seed=0, num_classes=10):
     rng = np.random.default_rng(seed)
     counts = np.bincount(labels, minlength=num_classes)
     quota = _quotas(counts, int(n), rng)
-    chosen = [rng.permutation(np.flatnonzero(labels == k))[:quota[k]] for k in range(num_classes)]
+    chosen = [rng.permutation(np.flatnonzero(labels == k))[:quota[k]] for k in range(len(counts))]
     return np.sort(np.concatenate(chosen))

@@ -25,7 +25,10 @@ def create(name, num_classes=10, **kwargs):
         raise ValueError(f"create: unknown model {name!r}; {hint}"
                          f"minidl.models.list_models() lists all {len(_MODELS)} names")
     builder, defaults = _MODELS[name]
-    return builder(num_classes=num_classes, **{**defaults, **kwargs})
+    arguments = {"num_classes": num_classes, **defaults, **kwargs}
+    model = builder(**arguments)
+    model.zoo_spec = {"name": name, "args": arguments}  # what made it, recorded in its training checkpoints
+    return model
 
 
 def list_models(pattern="*"):

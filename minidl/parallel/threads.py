@@ -1,7 +1,8 @@
 """How many threads minidl runs on: every core this process may use, unless the environment says fewer.
 
-MINIDL_NUM_THREADS wins; else OMP_NUM_THREADS (the variable most numeric libraries read); else the cores in
-this process's affinity mask (what `taskset` or a container allows), which can be fewer than os.cpu_count().
+MINIDL_NUM_THREADS wins (a value that is not a whole number >= 1 is an error, not a silent "all cores"); else
+OMP_NUM_THREADS (the variable most numeric libraries read); else the cores in this process's affinity mask
+(what `taskset` or a container allows), which can be fewer than os.cpu_count().
 A caller that asked for a number of threads (`train_step(..., threads=n)`) sets it for the ops it runs with
 `using(n)`.
 """
@@ -24,6 +25,9 @@ def thread_count():
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value)
+        if value and name == "MINIDL_NUM_THREADS":  # (an OMP_NUM_THREADS such as "4,2" is OpenMP's to read)
+            raise ValueError(f"MINIDL_NUM_THREADS={value!r}: expected a whole number of threads >= 1; unset it "
+                             "to use every core this process may use")
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 

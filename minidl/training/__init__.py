@@ -3,6 +3,7 @@
 (The package is named `training` so that `minidl.train` can be the function.)
 """
 from .history import History
-from .loop import Evaluation, TrainingDiverged, evaluate, train
+from .divergence import TrainingDiverged
+from .loop import Evaluation, evaluate, train
 
 __all__ = ["train", "evaluate", "History", "Evaluation", "TrainingDiverged"]

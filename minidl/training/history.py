@@ -19,6 +19,7 @@ class History:
 
     def __init__(self, records=None):
         self.records = [dict(r) for r in (records or [])]
+        self.interrupted = False  # set by train() when Ctrl-C stopped the run before its last epoch
 
     def append(self, **record):
         missing = set(FIELDS) - set(record)

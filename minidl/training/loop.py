@@ -12,16 +12,15 @@ from .. import functional as F
 from .._allocator import keep_freed_memory
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from .arguments import check_data, check_test_data, check_train_arguments
 from .checkpoint import load_checkpoint, save_checkpoint
+from .divergence import TrainingDiverged, all_finite, check_epoch, check_finite_data, check_test_loss, where_kept
 from .history import History
 from .metrics import EpochMetrics
+from .outputs import prepare_output
 from .recipe import make_optimizer, make_schedule
 
 Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
-
-
-class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite."""
 
 
 def _resolve_data(data, subset, seed):
@@ -31,10 +30,16 @@ def _resolve_data(data, subset, seed):
     of the random crop is black, as with torchvision's RandomCrop(32, padding=4) followed by Normalize. Arrays
     given directly are cropped as they are, so their zeros fill the padding.
     """
-    from ..data import CIFAR10, TensorDataset
+    from ..data import CIFAR10, TensorDataset, balanced_subset
     from ..data.locate import describe
     if isinstance(data, (tuple, list)) and len(data) == 4:
-        return TensorDataset(data[0], data[1]), data[2], data[3]
+        for name, array in zip(("x_train", "y_train", "x_test", "y_test"), data):
+            check_finite_data(name, array)
+        train_set = TensorDataset(data[0], data[1])
+        if subset is not None:
+            keep = balanced_subset(train_set.y, subset, seed)
+            train_set = TensorDataset(train_set.x[keep], train_set.y[keep])
+        return train_set, data[2], data[3]
     if not isinstance(data, (str, os.PathLike)):
         raise TypeError("train: data must be 'cifar10', a folder holding cifar-10-batches-py, or a tuple "
                         f"(x_train, y_train, x_test, y_test); got {type(data).__name__}")
@@ -59,6 +64,7 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     # Only a Tensor's .data is its array (a NumPy array's .data is a memoryview, which would lose the dtype).
     x = x.data if isinstance(x, Tensor) else x
     y = np.asarray(backend.to_device(y.data if isinstance(y, Tensor) else y, "cpu"))
+    check_test_data("evaluate", x, y)
     device = device or _model_device(model)
     was_training = model.training
     model.eval()
@@ -90,16 +96,18 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
 
     With `checkpoint=PATH` the state is written atomically after every epoch; `resume=True` continues
     from it so that the final history equals that of an uninterrupted run with the same seed.
-    Ctrl-C stops after keeping the last complete epoch's checkpoint; a NaN/inf loss raises TrainingDiverged.
+    Ctrl-C stops after keeping the last complete epoch's checkpoint (the History's `interrupted` is True).
+    A NaN/inf loss, weights or test loss raises TrainingDiverged before that epoch is written anywhere.
     """
     from ..data import DataLoader
-    if epochs < 0:
-        raise ValueError(f"train: epochs must be >= 0, got {epochs}")
-    if batch_size <= 0:
-        raise ValueError(f"train: batch_size must be positive, got {batch_size}")
+    check_train_arguments(epochs, batch_size, lr, momentum, weight_decay, warmup_epochs, label_smoothing, subset, seed)
+    parallel.thread_count()  # a bad MINIDL_NUM_THREADS fails here, not in the first step
     device = backend.normalize_device(device)
+    if checkpoint is not None:
+        prepare_output(checkpoint, "train: checkpoint")
     keep_freed_memory()  # fewer page faults for the rest of the process (see minidl/_allocator.py)
     train_set, x_test, y_test = _resolve_data(data, subset, seed)
+    check_data(train_set, x_test, y_test)
     model.to(device)
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, drop_last=False, seed=seed,
                         augment=augment, device=device)
@@ -107,16 +115,17 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     sched = make_schedule(schedule, opt, epochs, len(loader), warmup_epochs)
     config = dict(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
                   optimizer=optimizer, schedule=schedule, warmup_epochs=warmup_epochs,
-                  label_smoothing=label_smoothing, augment=augment, subset=subset, seed=seed)
+                  label_smoothing=label_smoothing, augment=augment, subset=subset, seed=seed,
+                  train_images=len(train_set), test_images=len(y_test))
 
     backend.manual_seed(seed)
-    history, start_epoch = History(), 1
+    history, start_epoch, saved = History(), 1, None
     if resume:
         if checkpoint is None:
             raise ValueError("train: resume=True needs checkpoint=PATH")
         if os.path.exists(checkpoint):
-            done, records = load_checkpoint(checkpoint, model, opt, sched, config)
-            history, start_epoch = History(records), done + 1
+            done, records = load_checkpoint(checkpoint, model, opt, sched, config, device)
+            history, start_epoch, saved = History(records), done + 1, done
             if progress:
                 print(f"resuming from {checkpoint} after epoch {done}")
         else:
@@ -127,6 +136,7 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
         for epoch in range(start_epoch, epochs + 1):
             record = _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress)
             test = evaluate(model, (x_test, y_test), device=device)
+            check_test_loss(test.loss, epoch, len(loader), opt)
             history.append(epoch=epoch, test_loss=test.loss, test_acc=test.accuracy, **record)
             if progress:
                 tqdm.write(f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f} acc "
@@ -134,9 +144,12 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
                            f"{100 * test.accuracy:.2f}% | {record['seconds']:.1f}s")
             if checkpoint is not None:
                 save_checkpoint(checkpoint, model, opt, sched, epoch, history, config)
+                saved = epoch
     except KeyboardInterrupt:
-        kept = f"; the checkpoint {checkpoint} holds epoch {epoch - 1}" if checkpoint and epoch > 1 else ""
-        print(f"\ninterrupted during epoch {epoch}{kept}. Returning the history so far.")
+        history.interrupted = True
+        print(f"\ntrain: interrupted during epoch {epoch}{where_kept(checkpoint, saved, 'complete')}", file=sys.stderr)
+    except TrainingDiverged as error:
+        raise TrainingDiverged(f"{error}{where_kept(checkpoint, saved, 'finite')}", history) from None
     return history
 
 
@@ -160,7 +173,7 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
             loss, logits = parallel.train_step(model, x, y, loss_fn)
             metrics.add(step, loss, logits, y.data)
             if metrics.on_host:  # free on the CPU: stop before a bad step updates the weights
-                train_loss, train_acc = _check_finite(metrics, epoch, opt)
+                train_loss, train_acc = check_epoch(metrics, epoch, opt, model)
             opt.step()
             sched.step()
             bar.update(1)
@@ -169,15 +182,6 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
                                 img_s=f"{metrics.seen / (time.perf_counter() - start):.0f}", refresh=False)
     finally:
         bar.close()
-    train_loss, train_acc = _check_finite(metrics, epoch, opt)
+    metrics.weights_checked(all_finite(model))  # after the last update, read with the epoch's sums
+    train_loss, train_acc = check_epoch(metrics, epoch, opt, model)
     return dict(train_loss=train_loss, train_acc=train_acc, lr=lr, seconds=time.perf_counter() - start)
-
-
-def _check_finite(metrics, epoch, opt):
-    """(mean loss, accuracy) so far; TrainingDiverged naming the first step whose loss was NaN or infinite."""
-    train_loss, train_acc, bad_step = metrics.read()
-    if bad_step is not None:
-        raise TrainingDiverged(f"train: the loss became NaN or infinite at epoch {epoch}, step {bad_step} "
-                               f"(lr {opt.param_groups[0]['lr']:.4g}); lower the learning rate or add "
-                               "warm-up (warmup_epochs)")
-    return train_loss, train_acc

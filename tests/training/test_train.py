@@ -6,29 +6,12 @@ import numpy as np
 import pytest
 
 import minidl
-from minidl import nn
 from minidl.parallel.replicas import is_leader
 from minidl.training import History, TrainingDiverged
 
 
-def _small_cnn(seed=0):
-    minidl.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
-
-
-@pytest.fixture(scope="module")
-def tiny_data():
-    """600 training and 200 test images of the real CIFAR-10 subset, cropped to 16x16 to keep tests fast."""
-    x_train, y_train, x_test, y_test = minidl.data.cifar10(subset=600, seed=0)
-    return (np.ascontiguousarray(x_train[:, :, 8:24, 8:24]), y_train,
-            np.ascontiguousarray(x_test[:200, :, 8:24, 8:24]), y_test[:200])
-
-
-def test_two_epochs_beat_chance(tiny_data):
-    history = minidl.train(_small_cnn(), data=tiny_data, epochs=2, batch_size=32, lr=0.05, progress=False)
+def test_two_epochs_beat_chance(tiny_data, small_cnn):
+    history = minidl.train(small_cnn(), data=tiny_data, epochs=2, batch_size=32, lr=0.05, progress=False)
     assert isinstance(history, History) and len(history) == 2
     record = history.final
     assert set(record) == {"epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}
@@ -36,20 +19,20 @@ def test_two_epochs_beat_chance(tiny_data):
     assert history[1]["train_loss"] < history[0]["train_loss"]
 
 
-def test_evaluate_returns_loss_and_accuracy(tiny_data):
-    model = _small_cnn()
+def test_evaluate_returns_loss_and_accuracy(tiny_data, small_cnn):
+    model = small_cnn()
     result = minidl.evaluate(model, tiny_data[2:])
     assert 0.0 <= result.accuracy <= 1.0 and math.isfinite(result.loss)
     assert model.training  # evaluate restores the mode it found
 
 
-def test_resume_gives_the_same_history_as_an_uninterrupted_run(tiny_data, tmp_path):
+def test_resume_gives_the_same_history_as_an_uninterrupted_run(tiny_data, tmp_path, small_cnn):
     settings = dict(data=tiny_data, epochs=3, batch_size=64, lr=0.05, progress=False, seed=1)
-    full = minidl.train(_small_cnn(1), **settings)
+    full = minidl.train(small_cnn(1), **settings)
 
     path = tmp_path / "run.npz"
     # Interrupt after the first epoch by running a 3-epoch job whose loop we stop with a KeyboardInterrupt.
-    model = _small_cnn(1)
+    model = small_cnn(1)
     calls = {"n": 0}
     original_forward = model.forward
 
@@ -65,24 +48,24 @@ def test_resume_gives_the_same_history_as_an_uninterrupted_run(tiny_data, tmp_pa
     partial = minidl.train(model, checkpoint=str(path), **settings)
     assert len(partial) == 1 and path.exists()
 
-    resumed = minidl.train(_small_cnn(1), checkpoint=str(path), resume=True, **settings)
+    resumed = minidl.train(small_cnn(1), checkpoint=str(path), resume=True, **settings)
     assert len(resumed) == 3
     for a, b in zip(full, resumed):
         for key in ("train_loss", "train_acc", "test_loss", "test_acc", "lr"):
             assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-6), key
 
 
-def test_resume_with_other_settings_is_refused(tiny_data, tmp_path):
+def test_resume_with_other_settings_is_refused(tiny_data, tmp_path, small_cnn):
     path = str(tmp_path / "run.npz")
-    minidl.train(_small_cnn(), data=tiny_data, epochs=1, batch_size=64, progress=False, checkpoint=path)
+    minidl.train(small_cnn(), data=tiny_data, epochs=1, batch_size=64, progress=False, checkpoint=path)
     with pytest.raises(ValueError, match="other settings.*lr"):
-        minidl.train(_small_cnn(), data=tiny_data, epochs=1, batch_size=64, lr=0.5, progress=False,
+        minidl.train(small_cnn(), data=tiny_data, epochs=1, batch_size=64, lr=0.5, progress=False,
                      checkpoint=path, resume=True)
 
 
-def test_resume_without_a_checkpoint_file_says_a_new_run_starts(tiny_data, tmp_path, capsys):
+def test_resume_without_a_checkpoint_file_says_a_new_run_starts(tiny_data, tmp_path, capsys, small_cnn):
     path = tmp_path / "typo.npz"
-    history = minidl.train(_small_cnn(), data=tiny_data, epochs=1, batch_size=64, progress=False,
+    history = minidl.train(small_cnn(), data=tiny_data, epochs=1, batch_size=64, progress=False,
                            checkpoint=str(path), resume=True)
     out = capsys.readouterr().out
     assert out.strip().splitlines() == [f"no checkpoint found at {path}: starting a new run (it will be saved there)"]
@@ -90,24 +73,24 @@ def test_resume_without_a_checkpoint_file_says_a_new_run_starts(tiny_data, tmp_p
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
-def test_nan_loss_stops_with_epoch_and_step(tiny_data):
+def test_nan_loss_stops_with_epoch_and_step(tiny_data, small_cnn):
     with pytest.raises(TrainingDiverged, match=r"epoch 1, step \d+"):
-        minidl.train(_small_cnn(), data=tiny_data, epochs=1, batch_size=64, lr=1e30, progress=False)
+        minidl.train(small_cnn(), data=tiny_data, epochs=1, batch_size=64, lr=1e30, progress=False)
 
 
-def test_history_json_and_bad_arguments(tiny_data, tmp_path):
-    history = minidl.train(_small_cnn(), data=tiny_data, epochs=1, batch_size=100, progress=False)
+def test_history_json_and_bad_arguments(tiny_data, tmp_path, small_cnn):
+    history = minidl.train(small_cnn(), data=tiny_data, epochs=1, batch_size=100, progress=False)
     path = tmp_path / "h.json"
     history.to_json(path, model="small")
     saved = json.loads(path.read_text())
     assert saved["model"] == "small" and saved["epochs"][0]["epoch"] == 1
     assert History.from_json(path).column("test_acc") == history.column("test_acc")
     with pytest.raises(ValueError, match="epochs"):
-        minidl.train(_small_cnn(), data=tiny_data, epochs=-1)
+        minidl.train(small_cnn(), data=tiny_data, epochs=-1)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        minidl.train(_small_cnn(), data=tiny_data, epochs=1, optimizer="rmsprop", progress=False)
+        minidl.train(small_cnn(), data=tiny_data, epochs=1, optimizer="rmsprop", progress=False)
     with pytest.raises(TypeError, match="data must be"):
-        minidl.train(_small_cnn(), data=42, epochs=1)
+        minidl.train(small_cnn(), data=42, epochs=1)
 
 
 def test_cifar10_crops_are_padded_black_before_normalising():
