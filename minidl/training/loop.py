@@ -73,7 +73,7 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
         for start in range(0, len(y), batch_size):
             xb = backend.to_device(x[start:start + batch_size], device)
             yb = backend.to_device(y[start:start + batch_size], device)
-            logits = Tensor(parallel.forward(model, xb))  # one chunk of the batch per core
+            logits = Tensor(parallel.forward(model, xb))  # chunks of the batch on every core
             loss_sum = F.cross_entropy(logits, yb, label_smoothing, reduction="sum").data
             xp = backend.get_array_module(loss_sum)
             batch = xp.stack([loss_sum.astype(xp.float64), (logits.data.argmax(1) == yb).sum().astype(xp.float64)])
@@ -169,7 +169,7 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
     try:
         for step, (x, y) in enumerate(loader, 1):
             opt.zero_grad()
-            # forward and backward on every core, one chunk of the batch per thread (minidl/parallel)
+            # forward and backward on every core, chunks of 64 images one per thread at a time (minidl/parallel)
             loss, logits = parallel.train_step(model, x, y, loss_fn)
             metrics.add(step, loss, logits, y.data)
             if metrics.on_host:  # free on the CPU: stop before a bad step updates the weights
