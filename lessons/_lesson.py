@@ -14,6 +14,7 @@ import numpy as np
 import _reference
 import _verdicts
 import minidl
+from minidl._atomic import atomic_open
 
 MODES = ("quick", "default", "full", "reference")
 
@@ -100,11 +101,10 @@ class Lesson:
         """Save a figure as PNG in the output folder (atomically) and close it."""
         plt = self.pyplot()
         path = os.path.join(self.out, name)
-        temporary = os.path.join(self.out, ".tmp-" + name)
         fig.tight_layout()
-        fig.savefig(temporary, dpi=110, format="png")
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, dpi=110, format="png")
         plt.close(fig)
-        os.replace(temporary, path)
         print(f"figure: {path}")
         return path
 

@@ -12,6 +12,7 @@ import json
 import math
 import os
 
+from minidl._atomic import atomic_open
 from minidl.analysis import t_critical
 
 SHOWN, NOT_SHOWN, CONTRADICTED, CONFOUNDED = "shown", "not shown at this budget", "contradicted", "confounded"
@@ -53,11 +54,9 @@ class Verdicts:
     def save(self, folder):
         """Write verdicts.json into `folder` (atomically: a temporary name, then a rename)."""
         path = os.path.join(folder, "verdicts.json")
-        temporary = os.path.join(folder, ".tmp-verdicts.json")
-        with open(temporary, "w", encoding="utf-8") as f:
+        with atomic_open(path, "w") as f:
             json.dump(self.rows, f, indent=1)
             f.write("\n")
-        os.replace(temporary, path)
         return path
 
     def lines(self):
