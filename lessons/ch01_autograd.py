@@ -202,32 +202,32 @@ def gradcheck_cases(lesson, rng):
         ("loss", "nll_loss (of log_softmax)", lambda x: F.nll_loss(F.log_softmax(x, 1), Y),
          [tensor(6, 4)]),
         ("loss", "mse_loss", F.mse_loss, [tensor(5, 3), tensor(5, 3)]),
-        ("reference ops", "conv2d 3x3 s2 p1 groups 2 + bias",
-         on_reference_ops(lambda x, w, b: F.conv2d(x, w, b, 2, 1, groups=2)),
+        ("textbook ops", "conv2d 3x3 s2 p1 groups 2 + bias",
+         on_textbook_ops(lambda x, w, b: F.conv2d(x, w, b, 2, 1, groups=2)),
          [tensor(2, 4, 7, 7), tensor(4, 2, 3, 3), tensor(4)]),
-        ("reference ops", "conv2d 3x3 dilation 2 'same'",
-         on_reference_ops(lambda x, w: F.conv2d(x, w, padding="same", dilation=2)),
+        ("textbook ops", "conv2d 3x3 dilation 2 'same'",
+         on_textbook_ops(lambda x, w: F.conv2d(x, w, padding="same", dilation=2)),
          [tensor(2, 2, 7, 7), tensor(3, 2, 3, 3)]),
-        ("reference ops", "batch_norm (train: batch stats)",
-         on_reference_ops(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
+        ("textbook ops", "batch_norm (train: batch stats)",
+         on_textbook_ops(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
          [tensor(4, 3, 3, 3), tensor(3), tensor(3)]),
-        ("reference ops", "max_pool2d 3x3 s2 p1", on_reference_ops(lambda x: F.max_pool2d(x, 3, 2, 1)),
+        ("textbook ops", "max_pool2d 3x3 s2 p1", on_textbook_ops(lambda x: F.max_pool2d(x, 3, 2, 1)),
          [distinct(2, 2, 5, 5)]),
-        ("reference ops", "avg_pool2d 3x3 s2 p1 (real pixels only)",
-         on_reference_ops(lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)), [tensor(2, 2, 5, 5)]),
-        ("reference ops", "adaptive_avg_pool2d (2, 3)",
-         on_reference_ops(lambda x: F.adaptive_avg_pool2d(x, (2, 3))), [tensor(2, 2, 5, 6)]),
-        ("reference ops", "cat (channels)", on_reference_ops(lambda a, b: F.cat([a, b], 1)),
+        ("textbook ops", "avg_pool2d 3x3 s2 p1 (real pixels only)",
+         on_textbook_ops(lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)), [tensor(2, 2, 5, 5)]),
+        ("textbook ops", "adaptive_avg_pool2d (2, 3)",
+         on_textbook_ops(lambda x: F.adaptive_avg_pool2d(x, (2, 3))), [tensor(2, 2, 5, 6)]),
+        ("textbook ops", "cat (channels)", on_textbook_ops(lambda a, b: F.cat([a, b], 1)),
          [tensor(2, 2, 3, 3), tensor(2, 3, 3, 3)]),
         ("composite", "conv-BN-relu-pool-linear-CE", *small_cnn()),
     ]
     return cases
 
 
-def on_reference_ops(fn):
-    """fn run on the package's plain reference ops (minidl/functional/reference) instead of the fast ones."""
+def on_textbook_ops(fn):
+    """fn run on the package's plain textbook ops (minidl/functional/textbook) instead of the fast ones."""
     def run(*inputs):
-        with minidl.reference_ops():
+        with minidl.textbook_ops():
             return fn(*inputs)
     return run
 

@@ -1,6 +1,6 @@
 """Chapter 2: the pieces of a CNN. Convolution, batch norm, pooling and concatenation: what each computes (a tiny
 worked example, and a direct loop over the definition) and its gradient (a hand formula), both checked against
-the package's plain reference ops (minidl/functional/reference, run with `minidl.reference_ops()`), which the
+the package's plain textbook ops (minidl/functional/textbook, run with `minidl.textbook_ops()`), which the
 fast ops must match too, and against float64 differences. Then a small CNN made of exactly these pieces is
 trained on the CIFAR-10 subset with minidl.train.
 
@@ -42,10 +42,10 @@ def backward_with(out, g):
 
 
 def on_both_paths(fn, arrays, g):
-    """fn(*arrays) and its input gradients (for upstream g) by the package's reference ops, and the largest
+    """fn(*arrays) and its input gradients (for upstream g) by the package's textbook ops, and the largest
     difference of the fast ops from them."""
     runs = []
-    for path in (minidl.reference_ops(), contextlib.nullcontext()):
+    for path in (minidl.textbook_ops(), contextlib.nullcontext()):
         tensors = [t64(a) for a in arrays]
         with path:
             out = fn(*tensors)
@@ -203,8 +203,8 @@ def summary(lesson, checks):
     lesson.verdicts.exact("conv, batch norm, pooling and concatenation compute their definitions and gradients",
                           "largest |difference| from the definitions and hand gradients (float64); claim: below 1e-8",
                           worst, worst < 1e-8, f"{len(checks)} pieces on worked examples", n=len(checks))
-    print("The reference ops (minidl/functional/reference) are these definitions written once, as Functions; "
-          "`with minidl.reference_ops():` runs any model on them.")
+    print("The textbook ops (minidl/functional/textbook) are these definitions written once, as Functions; "
+          "`with minidl.textbook_ops():` runs any model on them.")
     print()
 
 

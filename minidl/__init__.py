@@ -8,7 +8,7 @@ from ._allocator import keep_freed_memory
 from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled, tensor
 from .backend import get_default_dtype, manual_seed, set_default_dtype
 from .functional import cat, stack, where
-from .functional.reference import reference_ops
+from .functional.textbook import textbook_ops
 from . import nn, optim, parallel
 from . import models
 from .profiler import profile
@@ -26,4 +26,4 @@ __all__ = ["Tensor", "tensor", "Function", "no_grad", "enable_grad", "is_grad_en
            "manual_seed", "get_default_dtype", "set_default_dtype", "cat", "stack", "where", "backend", "cuda",
            "functional", "parallel", "keep_freed_memory"]
 __all__ += ["nn", "optim", "models", "save", "load", "summary", "train", "evaluate", "History", "profile"]
-__all__ += ["reference_ops"]
+__all__ += ["textbook_ops"]

@@ -4,7 +4,7 @@
 multiplications and runs on all cores (_conv_winograd.py); everything else goes to im2col + GEMM
 (_conv_im2col.py). Both compute in NHWC and return NCHW-shaped views of NHWC memory (_conv_layout.py).
 On the GPU every conv is im2col (a CUDA kernel) + one cuBLAS GEMM (_conv_gpu.py). Inside
-`minidl.reference_ops()` every conv runs the plain version instead (reference/conv.py).
+`minidl.textbook_ops()` every conv runs the plain version instead (textbook/conv.py).
 """
 import numbers
 
@@ -12,10 +12,10 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
-from . import _conv_gpu, _conv_im2col, _conv_winograd, reference
+from . import _conv_gpu, _conv_im2col, _conv_winograd, textbook
 from ._conv_layout import to_nchw, to_nhwc
 from ._util import pair, raw, require_float, require_ndim
-from .reference.conv import ReferenceConv2d
+from .textbook.conv import TextbookConv2d
 
 OP = "conv2d"
 
@@ -136,5 +136,5 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         fast = WinogradConv2d
     else:
         fast = Im2colConv2d
-    function = ReferenceConv2d if reference.active() else fast
+    function = TextbookConv2d if textbook.active() else fast
     return function.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups))

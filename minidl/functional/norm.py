@@ -11,10 +11,10 @@ from .. import backend
 from ..autograd.function import Function
 from ..kernels import batch_norm as batch_norm_kernels
 from ..parallel.replicas import all_sum, is_leader
-from . import reference
+from . import textbook
 from ._channels import ChannelView
 from ._util import raw, require_float
-from .reference.norm import ReferenceBatchNorm, ReferenceBatchNormEval
+from .textbook.norm import TextbookBatchNorm, TextbookBatchNormEval
 
 
 def batch_statistics(view, m, weight, eps):
@@ -146,7 +146,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     rv = _buffer(running_var, op, "running_var", channels, x)
     for name, value in (("weight", weight), ("bias", bias)):
         _buffer(value, op, name, channels, x)
-    train_fn, eval_fn = (ReferenceBatchNorm, ReferenceBatchNormEval) if reference.active() else \
+    train_fn, eval_fn = (TextbookBatchNorm, TextbookBatchNormEval) if textbook.active() else \
         (BatchNorm, BatchNormEval)
     if not training and (rm is None or rv is None):
         raise ValueError(f"{op}: evaluation mode (training=False) needs running_mean and running_var")

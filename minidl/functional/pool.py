@@ -9,10 +9,10 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..kernels import pool as pool_kernels
-from . import reference
+from . import textbook
 from ._channels import is_channels_last
 from ._util import pair, raw, require_float, require_ndim
-from .reference.pool import ReferenceAdaptiveAvgPool2d, ReferenceAvgPool2d, ReferenceMaxPool2d
+from .textbook.pool import TextbookAdaptiveAvgPool2d, TextbookAvgPool2d, TextbookMaxPool2d
 
 
 def _window_geometry(op, x, kernel_size, stride, padding):
@@ -189,7 +189,7 @@ def _averaging_matrix(xp, size, out, dtype):
 def max_pool2d(input, kernel_size, stride=None, padding=0):
     """Max over kernel_size windows (stride defaults to kernel_size; padding counts as -inf)."""
     geometry = _window_geometry("max_pool2d", raw(input), kernel_size, stride, padding)
-    return (ReferenceMaxPool2d if reference.active() else MaxPool2dFunction).apply(input, *geometry)
+    return (TextbookMaxPool2d if textbook.active() else MaxPool2dFunction).apply(input, *geometry)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -198,7 +198,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         raise NotImplementedError("avg_pool2d: ceil_mode=True is not supported; pad the input (F.pad) so that "
                                   "the windows fit, or use ceil_mode=False")
     geometry = _window_geometry("avg_pool2d", raw(input), kernel_size, stride, padding)
-    function = ReferenceAvgPool2d if reference.active() else AvgPool2dFunction
+    function = TextbookAvgPool2d if textbook.active() else AvgPool2dFunction
     return function.apply(input, *geometry, count_include_pad=bool(count_include_pad))
 
 
@@ -213,8 +213,8 @@ def adaptive_avg_pool2d(input, output_size):
     oh, ow = pair(op, "output_size", output_size)
     if oh < 1 or ow < 1:
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r} for input of shape {tuple(x.shape)}")
-    if reference.active():
-        return ReferenceAdaptiveAvgPool2d.apply(input, (oh, ow))
+    if textbook.active():
+        return TextbookAdaptiveAvgPool2d.apply(input, (oh, ow))
     if (oh, ow) == (1, 1):
         return GlobalAvgPool2d.apply(input)
     xp = backend.get_array_module(x)

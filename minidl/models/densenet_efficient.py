@@ -12,7 +12,7 @@ op, at 2.4x less peak memory; see benchmarks/RESULTS.md.)
 """
 from .. import backend
 from ..autograd.function import Function
-from ..functional import reference
+from ..functional import textbook
 from ..functional._channels import ChannelView
 from ..functional.norm import batch_norm_backward, batch_statistics, update_running_stats
 from ..parallel.replicas import is_leader
@@ -99,6 +99,6 @@ def dense_input(features, norm, conv):
 
 def applies(norm, conv):
     """Whether dense_input can stand in for these layers (DenseNet-B's first BN and 1x1 conv are such); never
-    inside `minidl.reference_ops()`, where the layers run on the reference ops."""
-    return (not reference.active() and norm.affine and norm.track_running_stats and conv.kernel_size == (1, 1) and conv.stride == (1, 1)
+    inside `minidl.textbook_ops()`, where the layers run on the textbook ops."""
+    return (not textbook.active() and norm.affine and norm.track_running_stats and conv.kernel_size == (1, 1) and conv.stride == (1, 1)
             and conv.padding in ((0, 0), "valid") and conv.groups == 1 and conv.bias is None)

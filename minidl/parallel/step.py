@@ -20,7 +20,7 @@ from .. import backend
 from .._blas import blas_threads
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
-from ..functional import reference
+from ..functional import textbook
 from . import replicas
 from .threads import pool, thread_count, using
 
@@ -33,9 +33,9 @@ def chunk_bounds(n, chunk_size=CHUNK_SIZE, device="cpu"):
     """[(start, stop), ...]: n samples cut into n // chunk_size near-equal chunks (at least one).
 
     On a GPU the whole batch is one chunk: the device already runs each op on all its cores. So it is under
-    `minidl.reference_ops()`: the textbook ops know nothing of replicas (their batch norm would see one chunk).
+    `minidl.textbook_ops()`: the textbook ops know nothing of replicas (their batch norm would see one chunk).
     """
-    count = 1 if device != "cpu" or reference.active() else max(1, n // chunk_size)
+    count = 1 if device != "cpu" or textbook.active() else max(1, n // chunk_size)
     edges = [n * i // count for i in range(count + 1)]
     return list(zip(edges[:-1], edges[1:]))
 

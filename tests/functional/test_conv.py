@@ -1,4 +1,4 @@
-"""conv2d: forward against the package's reference op, float64 gradchecks, dtypes, layouts, bad input, GPU."""
+"""conv2d: forward against the package's textbook op, float64 gradchecks, dtypes, layouts, bad input, GPU."""
 import math
 
 import numpy as np
@@ -10,10 +10,10 @@ from minidl.analysis import gradcheck
 from minidl.functional import _conv_im2col, _conv_threads, _conv_winograd
 
 
-def reference_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """The package's plain conv (minidl/functional/reference/conv.py) on raw arrays: the forward the fast path
-    must reproduce (its gradients are checked against the fast path in test_reference_ops.py)."""
-    with minidl.reference_ops():
+def textbook_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """The package's plain conv (minidl/functional/textbook/conv.py) on raw arrays: the forward the fast path
+    must reproduce (its gradients are checked against the fast path in test_textbook_ops.py)."""
+    with minidl.textbook_ops():
         return F.conv2d(x, w, b, stride, padding, dilation, groups).data
 
 
@@ -44,10 +44,10 @@ IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}-g{c[5]}".replace(" ", "") for c
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, dilation, groups", CASES, ids=IDS)
-def test_forward_matches_reference(rng, x_shape, w_shape, stride, padding, dilation, groups):
+def test_forward_matches_textbook(rng, x_shape, w_shape, stride, padding, dilation, groups):
     x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
     out = F.conv2d(minidl.Tensor(x), minidl.Tensor(w), minidl.Tensor(b), stride, padding, dilation, groups)
-    np.testing.assert_allclose(out.data, reference_conv2d(x, w, b, stride, padding, dilation, groups),
+    np.testing.assert_allclose(out.data, textbook_conv2d(x, w, b, stride, padding, dilation, groups),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -66,13 +66,13 @@ def test_gradcheck_without_bias(t64, kernel):
 
 def test_padding_strings(rng):
     x, w = rng.standard_normal((2, 3, 7, 8)), rng.standard_normal((4, 3, 3, 3))
-    assert np.allclose(F.conv2d(x, w, padding="valid").data, reference_conv2d(x, w))
-    assert np.allclose(F.conv2d(x, w, padding="same").data, reference_conv2d(x, w, padding=1))
+    assert np.allclose(F.conv2d(x, w, padding="valid").data, textbook_conv2d(x, w))
+    assert np.allclose(F.conv2d(x, w, padding="same").data, textbook_conv2d(x, w, padding=1))
     even = rng.standard_normal((4, 3, 2, 4))  # PyTorch puts the odd extra pixel at the bottom/right
     same = F.conv2d(x, even, padding="same").data
     padded = np.pad(x, ((0, 0), (0, 0), (0, 1), (1, 2)))
     assert same.shape == (2, 4, 7, 8)
-    assert np.allclose(same, reference_conv2d(padded, even))
+    assert np.allclose(same, textbook_conv2d(padded, even))
 
 
 def test_padding_same_gradcheck(t64):
@@ -96,7 +96,7 @@ def test_winograd_in_chunks_of_images(rng, monkeypatch, size):
     x, w = rng.standard_normal((5, 3) + size), rng.standard_normal((4, 3, 3, 3))
     xt, wt = minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)
     out = F.conv2d(xt, wt, padding=1)
-    np.testing.assert_allclose(out.data, reference_conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.data, textbook_conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
     grad_y = rng.standard_normal(out.shape)
     out.backward(grad_y)
     one_chunk_x, one_chunk_w = minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)
@@ -122,7 +122,7 @@ def test_im2col_in_chunks_and_row_blocks(rng, monkeypatch, w_shape, stride, padd
         out = F.conv2d(xt, wt, None, stride, padding, dilation, groups)
         out.backward(np.cos(np.arange(out.data.size)).reshape(out.shape))
         results.append((out.data, xt.grad, wt.grad))
-    np.testing.assert_allclose(results[1][0], reference_conv2d(x, w, None, stride, padding, dilation, groups),
+    np.testing.assert_allclose(results[1][0], textbook_conv2d(x, w, None, stride, padding, dilation, groups),
                                rtol=1e-12, atol=1e-12)
     for whole, cut in zip(*results):
         np.testing.assert_allclose(cut, whole, rtol=1e-12, atol=1e-12)
@@ -185,7 +185,7 @@ def test_float32_stays_float32_and_is_accurate(rng, stride):
     out = F.conv2d(xt, wt, bt, stride=stride, padding=1)
     out.backward(np.ones(out.shape, np.float32))
     assert out.dtype == xt.grad.dtype == wt.grad.dtype == bt.grad.dtype == np.float32
-    expected = reference_conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), stride, 1)
+    expected = textbook_conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), stride, 1)
     np.testing.assert_allclose(out.data, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
 
 
@@ -197,18 +197,18 @@ def test_float64_stays_float64(t64):
 
 
 @pytest.mark.parametrize("stride", [1, 2], ids=["winograd", "im2col"])
-def test_gradients_against_reference_adjoint(rng, stride):
-    """<grad_y, conv(x, w)> is linear in x and in w, so its gradients follow from the reference by finite sums."""
+def test_gradients_against_textbook_adjoint(rng, stride):
+    """<grad_y, conv(x, w)> is linear in x and in w, so its gradients follow from the textbook by finite sums."""
     x, w = rng.standard_normal((2, 3, 9, 7)), rng.standard_normal((4, 3, 3, 3))
     xt, wt = minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)
     out = F.conv2d(xt, wt, stride=stride, padding=1)
     grad_y = rng.standard_normal(out.shape)
     out.backward(grad_y)
     basis_w = np.eye(w.size).reshape((w.size,) + w.shape)
-    expected_w = [np.sum(grad_y * reference_conv2d(x, e, stride=stride, padding=1)) for e in basis_w]
+    expected_w = [np.sum(grad_y * textbook_conv2d(x, e, stride=stride, padding=1)) for e in basis_w]
     np.testing.assert_allclose(wt.grad.reshape(-1), expected_w, rtol=1e-10, atol=1e-10)
     probe = rng.standard_normal(x.shape)  # directional derivative along a random input direction
-    assert np.isclose(np.sum(xt.grad * probe), np.sum(grad_y * reference_conv2d(probe, w, stride=stride, padding=1)))
+    assert np.isclose(np.sum(xt.grad * probe), np.sum(grad_y * textbook_conv2d(probe, w, stride=stride, padding=1)))
 
 
 @pytest.mark.parametrize("need", ["input", "weight"])
@@ -234,7 +234,7 @@ def test_interleaved_convs_keep_their_own_buffers(rng):
     tensors = [(minidl.Tensor(x, requires_grad=True), minidl.Tensor(w, requires_grad=True)) for x, w in zip(xs, ws)]
     outs = [F.conv2d(xt, wt, padding=1) for xt, wt in tensors]  # both forwards before either backward
     for out, x, w in zip(outs, xs, ws):
-        np.testing.assert_allclose(out.data, reference_conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out.data, textbook_conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
     for out, (xt, wt), (gx, gw) in zip(outs, tensors, alone):
         out.backward(np.ones(out.shape))
         np.testing.assert_allclose(xt.grad, gx, rtol=1e-12, atol=1e-12)
@@ -247,10 +247,10 @@ def test_channels_last_and_strided_inputs(rng):
     hidden = F.conv2d(x, w1, padding=1)
     assert hidden.data.strides[1] == hidden.data.itemsize  # channels are adjacent in memory
     out = F.conv2d(hidden, w2, padding=1)
-    expected = reference_conv2d(reference_conv2d(x, w1, padding=1), w2, padding=1)
+    expected = textbook_conv2d(textbook_conv2d(x, w1, padding=1), w2, padding=1)
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-11)
     view = x[:, :, ::2]
-    np.testing.assert_allclose(F.conv2d(view, w1, stride=2).data, reference_conv2d(view, w1, stride=2),
+    np.testing.assert_allclose(F.conv2d(view, w1, stride=2).data, textbook_conv2d(view, w1, stride=2),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -259,7 +259,7 @@ def test_raw_arrays_and_no_grad(rng):
     with minidl.no_grad():
         out = F.conv2d(minidl.Tensor(x, requires_grad=True), w, padding=1)
     assert isinstance(out, minidl.Tensor) and not out.requires_grad
-    np.testing.assert_allclose(out.data, reference_conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.data, textbook_conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
 
 
 BAD = [

@@ -1,4 +1,4 @@
-"""max_pool2d, avg_pool2d, adaptive_avg_pool2d: against the package's reference ops, gradchecks, exact ties,
+"""max_pool2d, avg_pool2d, adaptive_avg_pool2d: against the package's textbook ops, gradchecks, exact ties,
 dtypes, bad input, GPU."""
 import math
 
@@ -14,19 +14,19 @@ def as_pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
 
-def reference_max(x, kernel, stride=None, padding=0):
-    """The package's plain version (minidl/functional/reference/pool.py), which the fast pools must reproduce."""
-    with minidl.reference_ops():
+def textbook_max(x, kernel, stride=None, padding=0):
+    """The package's plain version (minidl/functional/textbook/pool.py), which the fast pools must reproduce."""
+    with minidl.textbook_ops():
         return F.max_pool2d(x, kernel, stride, padding).data
 
 
-def reference_avg(x, kernel, stride=None, padding=0, count_include_pad=True):
-    with minidl.reference_ops():
+def textbook_avg(x, kernel, stride=None, padding=0, count_include_pad=True):
+    with minidl.textbook_ops():
         return F.avg_pool2d(x, kernel, stride, padding, count_include_pad=count_include_pad).data
 
 
-def reference_adaptive(x, out):
-    with minidl.reference_ops():
+def textbook_adaptive(x, out):
+    with minidl.textbook_ops():
         return F.adaptive_avg_pool2d(x, out).data
 
 
@@ -44,7 +44,7 @@ WINDOW_IDS = [f"k{k}-s{s}-p{p}".replace(" ", "") for k, s, p in WINDOWS]
 def test_max_pool_forward_and_gradcheck(rng, kernel, stride, padding):
     x = distinct(rng, 2, 3, 7, 9)
     out = F.max_pool2d(x, kernel, stride, padding)
-    np.testing.assert_array_equal(out.data, reference_max(x.data, kernel, stride, padding))
+    np.testing.assert_array_equal(out.data, textbook_max(x.data, kernel, stride, padding))
     assert gradcheck(lambda x: F.max_pool2d(x, kernel, stride, padding), [x], max_elements=80)
 
 
@@ -53,7 +53,7 @@ def test_max_pool_forward_and_gradcheck(rng, kernel, stride, padding):
 def test_avg_pool_forward_and_gradcheck(t64, kernel, stride, padding, count_include_pad):
     x = t64(2, 3, 7, 9)
     out = F.avg_pool2d(x, kernel, stride, padding, count_include_pad=count_include_pad)
-    expected = reference_avg(x.data, kernel, stride, padding, count_include_pad)
+    expected = textbook_avg(x.data, kernel, stride, padding, count_include_pad)
     np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda x: F.avg_pool2d(x, kernel, stride, padding, count_include_pad=count_include_pad), [x],
                      max_elements=80)
@@ -65,7 +65,7 @@ def test_adaptive_avg_pool_forward_and_gradcheck(t64, size, out):
     x = t64(2, 3, *size)
     result = F.adaptive_avg_pool2d(x, out)
     resolved = tuple(s if o is None else o for s, o in zip(size, as_pair(out)))
-    np.testing.assert_allclose(result.data, reference_adaptive(x.data, resolved), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(result.data, textbook_adaptive(x.data, resolved), rtol=1e-12, atol=1e-12)
     assert gradcheck(lambda x: F.adaptive_avg_pool2d(x, out), [x], max_elements=80)
 
 

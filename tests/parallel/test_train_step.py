@@ -222,8 +222,8 @@ def test_one_thread_means_one_thread_for_the_convs_too(monkeypatch):
     assert len(seen[1]) == 2                    # one chunk of 4 images, but the conv may use both threads
 
 
-def test_reference_ops_run_the_batch_in_one_thread():
+def test_textbook_ops_run_the_batch_in_one_thread():
     """The textbook ops have no replica meeting points, so the step keeps their batch norm on the whole batch."""
-    with minidl.reference_ops():
+    with minidl.textbook_ops():
         assert parallel.chunk_bounds(128) == [(0, 128)]
         _compare("resnet20", 2, batch=16, size=8, depth=8)

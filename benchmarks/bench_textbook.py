@@ -1,10 +1,10 @@
-"""What the fast path buys: a training step of a zoo model on the fast ops and on the reference ops.
+"""What the fast path buys: a training step of a zoo model on the fast ops and on the textbook ops.
 
-    python benchmarks/bench_reference.py                      # resnet20, batch 32
-    python benchmarks/bench_reference.py --models resnet20 resnet56 --batch 64
+    python benchmarks/bench_textbook.py                      # resnet20, batch 32
+    python benchmarks/bench_textbook.py --models resnet20 resnet56 --batch 64
 
-`with minidl.reference_ops():` runs every conv, batch norm, pool and cat on its plain version
-(minidl/functional/reference); everything else (ReLU, +, the loss, the optimizer) is the same code. Both
+`with minidl.textbook_ops():` runs every conv, batch norm, pool and cat on its plain version
+(minidl/functional/textbook); everything else (ReLU, +, the loss, the optimizer) is the same code. Both
 are timed in alternating blocks after a warm-up step (bench_step.time_blocks); the table gives medians.
 """
 import argparse
@@ -13,7 +13,7 @@ import statistics
 import _bench_common as common
 from bench_step import minidl_steps, time_blocks
 
-SECTION = "## Reference ops against the fast path (bench_reference.py)"
+SECTION = "## Textbook ops against the fast path (bench_textbook.py)"
 
 
 def main():
@@ -29,20 +29,20 @@ def main():
     import numpy as np
     minidl = common.import_minidl()
 
-    def on_reference(step):
+    def on_textbook(step):
         def run():
-            with minidl.reference_ops():
+            with minidl.textbook_ops():
                 step()
         return run
 
     load_before = common.load_average()
-    lines = ["| model | batch | fast ms/step (CPU ms) | reference ms/step (CPU ms) | reference / fast (CPU) |",
+    lines = ["| model | batch | fast ms/step (CPU ms) | textbook ms/step (CPU ms) | textbook / fast (CPU) |",
              "|---|---:|---:|---:|---:|"]
     for name in args.models:
         train = minidl_steps(minidl, name, args.batch, np.random.default_rng(0))[1]
-        times = time_blocks({"fast": train, "reference": on_reference(train)}, args.runs, args.rounds)
+        times = time_blocks({"fast": train, "textbook": on_textbook(train)}, args.runs, args.rounds)
         (fast, fast_cpu), (ref, ref_cpu) = [[1e3 * statistics.median(t) for t in times[path]]
-                                            for path in ("fast", "reference")]
+                                            for path in ("fast", "textbook")]
         lines.append(f"| {name} | {args.batch} | {fast:.0f} ({fast_cpu:.0f}) | {ref:.0f} ({ref_cpu:.0f}) | "
                      f"{ref / fast:.1f}x ({ref_cpu / fast_cpu:.1f}x) |")
         print(lines[-1], flush=True)

@@ -3,7 +3,7 @@
     y = [x_1 | x_2 | ... | x_k] along dim,     dx_i = dy[the slice of x_i]
 """
 from ... import backend
-from . import ReferenceFunction
+from . import TextbookFunction
 
 
 def _slice(dim, start, stop):
@@ -11,7 +11,7 @@ def _slice(dim, start, stop):
     return (slice(None),) * dim + (slice(start, stop),)
 
 
-class ReferenceCat(ReferenceFunction):
+class TextbookCat(TextbookFunction):
     op = "cat"
 
     def forward(self, dim, *arrays):

@@ -13,7 +13,7 @@ Evaluation uses those buffers as constants: y = w * (x - running_mean) / sqrt(ru
 so dx = dy * w / sqrt(running_var + eps).
 """
 from ... import backend
-from . import ReferenceFunction
+from . import TextbookFunction
 
 
 def _per_channel(vector, ndim):
@@ -26,7 +26,7 @@ def _axes(x):
     return (0,) + tuple(range(2, x.ndim))
 
 
-class ReferenceBatchNorm(ReferenceFunction):
+class TextbookBatchNorm(TextbookFunction):
     """Training mode: normalise with the batch statistics; report them in `stats` for the running buffers."""
     op = "batch_norm"
 
@@ -56,7 +56,7 @@ class ReferenceBatchNorm(ReferenceFunction):
         return grad_x, grad_w, grad_b, None, None
 
 
-class ReferenceBatchNormEval(ReferenceFunction):
+class TextbookBatchNormEval(TextbookFunction):
     """Evaluation mode: normalise with the running statistics, which are constants here."""
     op = "batch_norm_eval"
 

@@ -11,7 +11,7 @@ fixed (u, v), the pixels x_pad[..., i*sh + u*dh, j*sw + v*dw] of all (i, j) form
     db[o] = sum over n, i, j of dy[n, o, i, j]
 """
 from ... import backend
-from . import ReferenceFunction
+from . import TextbookFunction
 
 
 def _patch(xpad, u, v, stride, dilation, out):
@@ -20,7 +20,7 @@ def _patch(xpad, u, v, stride, dilation, out):
     return xpad[:, :, u * dh: u * dh + sh * (ho - 1) + 1: sh, v * dw: v * dw + sw * (wo - 1) + 1: sw]
 
 
-class ReferenceConv2d(ReferenceFunction):
+class TextbookConv2d(TextbookFunction):
     op = "conv2d"
 
     def forward(self, x, weight, bias, stride, pads, dilation, groups):

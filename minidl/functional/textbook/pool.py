@@ -12,7 +12,7 @@ of real (unpadded) pixels in the window. Overlapping windows add up their gradie
 import math
 
 from ... import backend
-from . import ReferenceFunction
+from . import TextbookFunction
 
 
 def _pad(x, padding, value):
@@ -33,7 +33,7 @@ def _crop(grad_pad, padding, shape):
     return grad_pad[:, :, ph:ph + shape[2], pw:pw + shape[3]]
 
 
-class ReferenceMaxPool2d(ReferenceFunction):
+class TextbookMaxPool2d(TextbookFunction):
     op = "max_pool2d"
 
     def forward(self, x, kernel, stride, padding, out):
@@ -62,7 +62,7 @@ class ReferenceMaxPool2d(ReferenceFunction):
         return _crop(grad_pad, padding, shape), None, None, None, None
 
 
-class ReferenceAvgPool2d(ReferenceFunction):
+class TextbookAvgPool2d(TextbookFunction):
     op = "avg_pool2d"
 
     def forward(self, x, kernel, stride, padding, out, count_include_pad):
@@ -95,7 +95,7 @@ def _adaptive_windows(size, out):
             yield (i, j), span(i, size[0], out[0]), span(j, size[1], out[1])
 
 
-class ReferenceAdaptiveAvgPool2d(ReferenceFunction):
+class TextbookAdaptiveAvgPool2d(TextbookFunction):
     op = "adaptive_avg_pool2d"
 
     def forward(self, x, out):
