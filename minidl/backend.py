@@ -5,6 +5,8 @@ both devices. CuPy is optional: without it everything runs on NumPy.
 """
 import numpy as np
 
+from . import device_checks
+
 try:  # CuPy is the optional `gpu` extra; any failure to import it simply means "no GPU".
     import cupy as cp
 except Exception:  # pragma: no cover - depends on the machine
@@ -70,8 +72,7 @@ def to_device(array, device):
         return array
     if device == "cuda":
         return cp.asarray(array)
-    from . import device_checks
-    return device_checks.read(array)  # also reads the queued checks of GPU data, in the same synchronisation
+    return device_checks.read(array, cp)  # also reads the queued checks of GPU data, in the same synchronisation
 
 
 def xp_for(device):

@@ -7,8 +7,6 @@ GPU and reads all queued outcomes together with the next array read back to the 
 """
 import threading
 
-from . import backend
-
 _pending = []  # (failed: 0-d bool GPU array, exception class, message)
 _lock = threading.Lock()
 
@@ -19,12 +17,12 @@ def defer(failed, error, message):
         _pending.append((failed, error, message))
 
 
-def read(array):
-    """Copy the GPU array `array` to the host, reading every queued check in the same synchronisation.
+def read(array, cp):
+    """Copy the GPU array `array` (of the array module `cp`) to the host, reading every queued check in the same
+    synchronisation.
 
     The checks' flags travel as bytes after the array's own bytes; the first failed check raises.
     """
-    cp = backend.cp
     with _lock:
         checks = list(_pending)
         _pending.clear()

@@ -1,8 +1,7 @@
 """Reverse-mode differentiation: walk the graph in reverse topological order, without recursion."""
 from operator import add
 
-from .. import backend
-from ..parallel import replicas
+from .. import backend, split_batch
 from . import function
 
 ACCUMULATE = "(grad accumulation)"  # the profiler's name for summing the gradients that meet at one tensor
@@ -60,7 +59,7 @@ def backward(root, grad=None, retain_graph=False):
             raise RuntimeError(f"backward: grad has shape {grad.shape} but the output has shape {root.shape}")
 
     pending = {id(root): grad}
-    replica = replicas.current()
+    sink = split_batch.leaf_grad_sink()  # a data-parallel replica collects leaf gradients itself
     stored = set()  # ids of the arrays given to a .grad in this pass
     for tensor in reversed(topological_order(root)):
         g = pending.pop(id(tensor), None)
@@ -71,8 +70,8 @@ def backward(root, grad=None, retain_graph=False):
             if replaced is not None:
                 g = getattr(replaced, "data", replaced)
         fn = tensor._ctx
-        if fn is None and replica is not None:
-            replica.add_leaf_grad(tensor, _owned(g, stored))  # shared by the replicas: summed once all finished
+        if fn is None and sink is not None:
+            sink(tensor, _owned(g, stored))
         elif fn is None or tensor._retains_grad:
             tensor.grad = _owned(g, stored) if tensor.grad is None else tensor.grad + g
         if fn is None:

@@ -8,14 +8,14 @@ cores left over (one each when there are as many replicas as cores, the usual ca
 not by thread count, and their results are combined in order, so the thread count never changes a result.
 """
 from .._blas import blas_threads
-from ..parallel import replicas
-from ..parallel.threads import pool, thread_count
+from .. import split_batch
+from ..threads import pool, thread_count
 
 
 def run_parallel(work, pieces):
     """[work(piece) for piece in pieces], spread over the cores (in order; the first error is raised)."""
     pieces = list(pieces)
-    replica = replicas.current()
+    replica = split_batch.current()
     threads = min(replica.group.cores_per_replica() if replica is not None else thread_count(), len(pieces))
     if threads <= 1:
         return [work(piece) for piece in pieces]

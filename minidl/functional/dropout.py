@@ -1,7 +1,7 @@
 """Inverted dropout: zero each element with probability p in training and scale the rest by 1/(1-p)."""
 from .. import backend
 from ..autograd.function import Function
-from ..parallel.replicas import in_order
+from ..split_batch import in_order
 from ._util import raw
 
 

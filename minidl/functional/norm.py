@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..kernels import batch_norm as batch_norm_kernels
-from ..parallel.replicas import all_sum, is_leader
+from ..split_batch import all_sum, is_leader
 from . import textbook
 from ._channels import ChannelView
 from ._util import raw, require_float

@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..functional import textbook
 from ..functional._channels import ChannelView
 from ..functional.norm import batch_norm_backward, batch_statistics, update_running_stats
-from ..parallel.replicas import is_leader
+from ..split_batch import is_leader
 
 
 def _concatenate(features):

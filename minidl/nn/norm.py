@@ -8,7 +8,7 @@ import numpy as np
 from .. import backend
 from .. import functional as F
 from ..autograd.tensor import Tensor
-from ..parallel.replicas import is_leader
+from ..split_batch import is_leader
 from .module import Module
 from .parameter import empty_parameter
 

@@ -11,7 +11,8 @@ The threads must agree in three places only:
 - random draws (dropout masks) happen in replica order, so that the masks equal one draw for the whole batch:
   `in_order(draw)`.
 
-Outside a replica (the usual single-threaded case) all three are no-ops, and every op behaves as before.
+The ops ask through minidl/split_batch.py, which imports nothing of this folder; outside a replica (the usual
+single-threaded case) all three are no-ops, and every op behaves as before.
 There may be more replicas than cores: then at most `cores` of them run at once, and a replica gives its core
 to another while it waits at a meeting point (`ReplicaGroup.core`).
 Replicas run the same model, so they reach each meeting point in the same order; a replica that fails
@@ -20,7 +21,7 @@ breaks the barrier, and the others stop with it instead of waiting forever.
 import contextlib
 import threading
 
-_local = threading.local()
+from ..split_batch import all_sum, current, enter, in_order, is_leader, leave  # noqa: F401
 
 
 class ReplicaGroup:
@@ -105,36 +106,3 @@ class Replica:
     def all_sum(self, *values):
         self.calls += 1
         return self.group.all_sum(self.index, self.calls, values)
-
-
-def current():
-    """The Replica running in this thread, or None outside a data-parallel step."""
-    return getattr(_local, "replica", None)
-
-
-def enter(replica):
-    _local.replica = replica
-
-
-def leave():
-    _local.replica = None
-
-
-def all_sum(*values):
-    """Each of `values` summed over the replicas of the running step (the values themselves outside one);
-    one value gives one sum, several give a tuple."""
-    replica = current()
-    totals = values if replica is None else replica.all_sum(*values)
-    return totals[0] if len(values) == 1 else totals
-
-
-def is_leader():
-    """True outside a data-parallel step, and in its first replica: the one that updates shared state."""
-    replica = current()
-    return replica is None or replica.index == 0
-
-
-def in_order(work):
-    """work(), run by the replicas one after another in index order (directly outside a step)."""
-    replica = current()
-    return work() if replica is None else replica.group.in_order(replica.index, work)

@@ -22,7 +22,7 @@ from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
 from ..functional import textbook
 from . import replicas
-from .threads import pool, thread_count, using
+from ..threads import pool, thread_count, using
 
 # Images per replica. 64 keeps a 128-image batch in two chunks, one per core of a 2-core machine, as before the
 # chunking stopped following the thread count; smaller chunks cost more Python dispatch per image.

@@ -139,7 +139,7 @@ def test_run_parallel_keeps_order_raises_and_honours_one_thread(monkeypatch):
 
 def test_run_parallel_starts_a_new_pool_after_fork(monkeypatch):
     """A forked child has the parent's pool object but none of its threads; a pid mismatch must replace it."""
-    from minidl.parallel import threads
+    from minidl import threads
     monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
     _conv_threads.run_parallel(abs, [-1, -2])
     old = threads._pools["conv"][0]
