@@ -20,7 +20,7 @@ from .. import backend
 from .._blas import blas_threads
 from ..autograd import grad_mode
 from ..autograd.tensor import Tensor
-from ..functional import textbook
+from .. import seams
 from . import replicas
 from ..threads import pool, thread_count, using
 
@@ -35,7 +35,7 @@ def chunk_bounds(n, chunk_size=CHUNK_SIZE, device="cpu"):
     On a GPU the whole batch is one chunk: the device already runs each op on all its cores. So it is under
     `minidl.textbook_ops()`: the textbook ops know nothing of replicas (their batch norm would see one chunk).
     """
-    count = 1 if device != "cpu" or textbook.active() else max(1, n // chunk_size)
+    count = 1 if device != "cpu" or seams.textbook_active() else max(1, n // chunk_size)
     edges = [n * i // count for i in range(count + 1)]
     return list(zip(edges[:-1], edges[1:]))
 

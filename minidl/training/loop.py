@@ -7,9 +7,8 @@ from collections import namedtuple
 import numpy as np
 from tqdm import tqdm
 
-from .. import backend, parallel
+from .. import backend, seams
 from .. import functional as F
-from .._allocator import keep_freed_memory
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from .arguments import check_data, check_test_data, check_train_arguments
@@ -19,6 +18,7 @@ from .history import History
 from .metrics import EpochMetrics
 from .outputs import prepare_output
 from .recipe import make_optimizer, make_schedule
+from . import step as plain
 
 Evaluation = namedtuple("Evaluation", ["loss", "accuracy"])
 
@@ -69,11 +69,12 @@ def evaluate(model, data, batch_size=500, device=None, label_smoothing=0.0):
     was_training = model.training
     model.eval()
     sums = None  # [loss sum, correct] on the model's device, read once at the end (not once per batch)
+    forward = seams.choose("forward", plain.forward)  # fast: chunks of the batch on every core (minidl/fast.py)
     with no_grad():
         for start in range(0, len(y), batch_size):
             xb = backend.to_device(x[start:start + batch_size], device)
             yb = backend.to_device(y[start:start + batch_size], device)
-            logits = Tensor(parallel.forward(model, xb))  # chunks of the batch on every core
+            logits = Tensor(forward(model, xb))
             loss_sum = F.cross_entropy(logits, yb, label_smoothing, reduction="sum").data
             xp = backend.get_array_module(loss_sum)
             batch = xp.stack([loss_sum.astype(xp.float64), (logits.data.argmax(1) == yb).sum().astype(xp.float64)])
@@ -91,21 +92,23 @@ def _model_device(model):
 
 def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9, weight_decay=5e-4,
           optimizer="sgd", schedule="cosine", warmup_epochs=0, label_smoothing=0.0, augment=True, subset=None,
-          device="cpu", seed=0, progress=True, checkpoint=None, resume=False):
+          device="cpu", seed=0, progress=True, checkpoint=None, resume=False, step=None):
     """Train `model` on CIFAR-10 (or given arrays) and return its History, one record per epoch.
 
     With `checkpoint=PATH` the state is written atomically after every epoch; `resume=True` continues
     from it so that the final history equals that of an uninterrupted run with the same seed.
     Ctrl-C stops after keeping the last complete epoch's checkpoint (the History's `interrupted` is True).
     A NaN/inf loss, weights or test loss raises TrainingDiverged before that epoch is written anywhere.
+    `step(model, x, y, loss_fn) -> (loss, logits)` runs one batch's forward and backward (default: the fast
+    data-parallel step, or training/step.py's plain one inside `minidl.textbook_ops()`).
     """
     from ..data import DataLoader
     check_train_arguments(epochs, batch_size, lr, momentum, weight_decay, warmup_epochs, label_smoothing, subset, seed)
-    parallel.thread_count()  # a bad MINIDL_NUM_THREADS fails here, not in the first step
+    seams.choose("before_training", lambda: None)()  # the fast path's set-up (minidl/fast.py)
+    step = step or seams.choose("train_step", plain.train_step)
     device = backend.normalize_device(device)
     if checkpoint is not None:
         prepare_output(checkpoint, "train: checkpoint")
-    keep_freed_memory()  # fewer page faults for the rest of the process (see minidl/_allocator.py)
     train_set, x_test, y_test = _resolve_data(data, subset, seed)
     check_data(train_set, x_test, y_test)
     model.to(device)
@@ -134,7 +137,7 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     epoch = start_epoch
     try:
         for epoch in range(start_epoch, epochs + 1):
-            record = _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress)
+            record = _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress, step)
             test = evaluate(model, (x_test, y_test), device=device)
             check_test_loss(test.loss, epoch, len(loader), opt)
             history.append(epoch=epoch, test_loss=test.loss, test_acc=test.accuracy, **record)
@@ -153,7 +156,7 @@ def train(model, data="cifar10", epochs=10, batch_size=128, lr=0.1, momentum=0.9
     return history
 
 
-def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress):
+def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, progress, train_step):
     def loss_fn(logits, y):
         return F.cross_entropy(logits, y, label_smoothing=label_smoothing)
 
@@ -169,8 +172,7 @@ def _train_one_epoch(model, loader, opt, sched, epoch, epochs, label_smoothing, 
     try:
         for step, (x, y) in enumerate(loader, 1):
             opt.zero_grad()
-            # forward and backward on every core, chunks of 64 images one per thread at a time (minidl/parallel)
-            loss, logits = parallel.train_step(model, x, y, loss_fn)
+            loss, logits = train_step(model, x, y, loss_fn)
             metrics.add(step, loss, logits, y.data)
             if metrics.on_host:  # free on the CPU: stop before a bad step updates the weights
                 train_loss, train_acc = check_epoch(metrics, epoch, opt, model)

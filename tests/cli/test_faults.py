@@ -37,13 +37,13 @@ if fault == "kill-in-save":
             os.kill(os.getpid(), signal.SIGKILL)
     loop.save_checkpoint, np.lib.format.write_array = counted_save, write_then_die
 else:
-    step = minidl.parallel.train_step
+    step = minidl.seams.fast["train_step"]  # the step train() runs (minidl/fast.py)
     def step_or_term(*args, **kwargs):
         count["steps"] += 1
         if count["steps"] == n:
             os.kill(os.getpid(), getattr(signal, fault))
         return step(*args, **kwargs)
-    minidl.parallel.train_step = step_or_term
+    minidl.seams.fast["train_step"] = step_or_term
 sys.exit(main(sys.argv[3:]))
 """
 

@@ -1,0 +1,20 @@
+"""The speed corner's one switchboard: which fast variant plugs into each seam of the textbook path (seams.py).
+
+Imported once by `import minidl`. Each variant says what it buys, measured, in its own file (docs/reading.md
+lists them). `minidl.textbook_ops()` unplugs them all for the duration of a block.
+"""
+from . import seams
+from ._allocator import keep_freed_memory
+from .parallel import step as _parallel
+
+
+def _before_training():
+    _parallel.thread_count()  # a bad MINIDL_NUM_THREADS fails here, not in the first step
+    keep_freed_memory()       # fewer page faults for the rest of the process (minidl/_allocator.py)
+
+
+seams.fast.update({
+    "train_step": _parallel.train_step,   # chunks of 64 images, one per core at a time (minidl/parallel)
+    "forward": _parallel.forward,
+    "before_training": _before_training,
+})
