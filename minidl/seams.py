@@ -5,8 +5,10 @@ The textbook files hold the plain code and ask this table for a variant only at 
 - "train_step", "forward": how `train()` and `evaluate()` run one batch (plain: training/step.py; fast: the
   data-parallel step of minidl/parallel);
 - "before_training": what `train()` sets up first (fast: the allocator tuning of minidl/_allocator.py);
-- "conv2d": which Function runs a convolution (plain: functional/textbook/conv.py; fast: functional/conv.py's
-  Winograd, im2col or GPU choice).
+- "batch_norm", "batch_norm_running_stats": the Functions of batch norm (plain: functional/textbook/norm.py;
+  fast: functional/_norm_fast.py) and the running-buffer update (fast: one GPU kernel);
+- "conv2d": which Function runs a convolution (plain: functional/textbook/conv.py; fast: Winograd, im2col or
+  the GPU's, functional/_conv_fast.py).
 
 minidl/fast.py fills the table, once, when minidl is imported. Inside `textbook_ops()` every seam gives the
 plain version (and so do the ops' own switches, see functional/textbook/). This file imports nothing.

@@ -14,7 +14,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..functional import textbook
 from ..functional._channels import ChannelView
-from ..functional.norm import batch_norm_backward, batch_statistics, update_running_stats
+from ..functional._norm_fast import batch_norm_backward, batch_statistics
+from ..functional.norm import update_running_stats
 from ..split_batch import is_leader
 
 

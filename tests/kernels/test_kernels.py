@@ -9,7 +9,8 @@ import minidl
 from minidl import functional as F
 from minidl.functional import _conv_gpu, _conv_im2col
 from minidl.functional._channels import ChannelView
-from minidl.functional.norm import batch_norm_backward, batch_statistics, update_running_stats
+from minidl.functional._norm_fast import batch_norm_backward, batch_statistics
+from minidl.functional.norm import update_running_stats
 from minidl.kernels import batch_norm, elementwise, pool, sgd
 from minidl.kernels.im2col import col2im, im2col
 
