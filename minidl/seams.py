@@ -5,6 +5,7 @@ The textbook files hold the plain code and ask this table for a variant only at 
 - "train_step", "forward": how `train()` and `evaluate()` run one batch (plain: training/step.py; fast: the
   data-parallel step of minidl/parallel);
 - "before_training": what `train()` sets up first (fast: the allocator tuning of minidl/_allocator.py);
+- "elementwise": the memory layout of + - * (fast: kept channels-last, functional/_channels.py);
 - "batch_norm", "batch_norm_running_stats": the Functions of batch norm (plain: functional/textbook/norm.py;
   fast: functional/_norm_fast.py) and the running-buffer update (fast: one GPU kernel);
 - "conv2d": which Function runs a convolution (plain: functional/textbook/conv.py; fast: Winograd, im2col or

@@ -30,6 +30,21 @@ def is_channels_last(a):
     return backend.get_array_module(a).moveaxis(a, 1, -1).flags.c_contiguous
 
 
+def binary_in_layout(ufunc, a, b):
+    """ufunc(a, b), written into channels-last memory when a same-shaped 4-D operand is channels-last.
+
+    NumPy gives a mixed-layout sum (conv2d's channels-last output + an NCHW shortcut) NCHW memory, and from
+    there every later op mixes layouts, which makes its loops strided and several times slower. Keeping the
+    conv layout keeps the whole network in one layout (the elementwise ops' seam, plugged in by minidl/fast.py).
+    """
+    if getattr(a, "ndim", 0) == 4 and getattr(b, "shape", None) == a.shape and a.dtype == b.dtype:
+        for like in (a, b):
+            if is_channels_last(like):
+                xp = backend.get_array_module(like)
+                return ufunc(a, b, out=xp.empty_like(like))
+    return ufunc(a, b)
+
+
 class ChannelView:
     """The matrix view of arrays shaped like `like` (N, C, ...), chosen from `like`'s memory layout."""
 

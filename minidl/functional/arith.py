@@ -4,26 +4,19 @@ Binary ops broadcast like NumPy; each gradient is summed back to its input's sha
 """
 import numpy as np
 
-from .. import backend
+from .. import backend, seams
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ._channels import is_channels_last
 from ._util import operands, raw, unbroadcast
 
 
-def _binary(ufunc, a, b):
-    """ufunc(a, b), written into channels-last memory when a same-shaped 4-D operand is channels-last.
-
-    NumPy gives a mixed-layout sum (conv2d's channels-last output + an NCHW shortcut) NCHW memory, and from
-    there every later op mixes layouts, which makes its loops strided and several times slower. Keeping the
-    conv layout keeps the whole network in one layout.
-    """
-    if getattr(a, "ndim", 0) == 4 and getattr(b, "shape", None) == a.shape and a.dtype == b.dtype:
-        for like in (a, b):
-            if is_channels_last(like):
-                xp = backend.get_array_module(like)
-                return ufunc(a, b, out=xp.empty_like(like))
+def _plain(ufunc, a, b):
     return ufunc(a, b)
+
+
+def _binary(ufunc, a, b):
+    """ufunc(a, b); the fast path picks the output's memory layout (seam "elementwise", functional/_channels.py)."""
+    return seams.choose("elementwise", _plain)(ufunc, a, b)
 
 
 class Add(Function):
