@@ -6,16 +6,13 @@ behind, and the next write to NAME removes those whose process no longer exists.
 import contextlib
 import os
 import re
-import tempfile
-
-_UMASK = os.umask(0o022)  # os.umask can only be read by setting it: put it straight back
-os.umask(_UMASK)
+import secrets
 
 
 @contextlib.contextmanager
 def atomic_open(path, mode="wb"):
     """Open a temporary file beside `path` for writing. When the block ends normally the file is flushed,
-    synced, given the usual permissions (0o666 less the umask; mkstemp makes it owner-only) and renamed to
+    synced and renamed to
     `path`; when it raises, the temporary file is deleted and `path` is left as it was. `f.name` is its path.
     A file-system error (full disk, no permission) names `path`, not the hidden temporary file."""
     path = os.fspath(path)
@@ -23,14 +20,11 @@ def atomic_open(path, mode="wb"):
     temporary = None
     try:
         remove_stale_parts(path)
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}-",
-                                             suffix=".part")
-        os.close(handle)
+        temporary = _create_beside(folder, os.path.basename(path))
         with open(temporary, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(temporary, 0o666 & ~_UMASK)
         os.replace(temporary, path)
     except OSError as error:
         hidden = error.filename and os.path.basename(error.filename).startswith(f".{os.path.basename(path)}.")
@@ -40,6 +34,18 @@ def atomic_open(path, mode="wb"):
     finally:
         if temporary is not None and os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _create_beside(folder, name):
+    """Create an empty `.NAME.PID-RANDOM.part` in `folder` with the permissions `open()` gives a new file
+    (0o666 less the umask, applied by the kernel) and return its path."""
+    while True:
+        temporary = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.part")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return temporary
+        except FileExistsError:  # 1 in 4 billion: draw another name
+            continue
 
 
 def remove_stale_parts(path):

@@ -53,3 +53,15 @@ def test_temporary_files_of_dead_writers_are_removed_by_the_next_write(tmp_path)
     assert not stale.exists()
     assert live.exists() and all(path.exists() for path in others)  # not ours, or not stale: kept
     assert (tmp_path / "c.npz").read_bytes() == b"whole"
+
+
+def test_the_umask_is_the_one_at_write_time_not_at_import(tmp_path):
+    """minidl reads no umask when imported (reading it means setting it); the kernel applies the current one."""
+    target = tmp_path / "private.bin"
+    previous = os.umask(0o077)
+    try:
+        with atomic_open(target) as f:
+            f.write(b"x")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

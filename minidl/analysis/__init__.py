@@ -3,8 +3,7 @@ lesions and path lengths, loss landscapes, DenseNet feature reuse and highway ga
 confidence intervals that turn a few seeds of any of them into a verdict.
 
 Each tool takes any Module plus a selector saying which sub-modules count as layers, blocks or gates, and
-returns plain data (dataclasses of NumPy arrays); `minidl.analysis.plots` draws them when matplotlib is
-installed.
+returns plain data (dataclasses of NumPy arrays), which the lessons tabulate and draw.
 """
 from .confidence import Interval, mean_interval, paired_interval, proportion_interval, t_critical
 from .feature_reuse import FeatureReuse, feature_reuse

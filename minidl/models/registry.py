@@ -34,11 +34,3 @@ def create(name, num_classes=10, **kwargs):
 def list_models(pattern="*"):
     """Registered names (optionally only those matching a shell pattern such as 'resnet*'), in registration order."""
     return [name for name in _MODELS if fnmatch.fnmatchcase(name, pattern)]
-
-
-def model_defaults(name):
-    """The builder and the default keyword arguments behind a registered name (for documentation and tests)."""
-    if name not in _MODELS:
-        create(name)  # raises the error with suggestions
-    builder, defaults = _MODELS[name]
-    return builder, dict(defaults)

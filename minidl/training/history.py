@@ -59,13 +59,12 @@ class History:
     def plot(self, path, title=None):
         """Loss and accuracy curves in one PNG (needs matplotlib, the `plot` extra)."""
         try:
-            import matplotlib
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
+            from matplotlib.figure import Figure  # no pyplot: a notebook's or script's backend stays as it was
         except ImportError as error:
             raise ImportError("History.plot needs matplotlib: pip install 'minidl[plot]'") from error
         epochs = self.column("epoch")
-        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+        fig = Figure(figsize=(10, 4))
+        ax_loss, ax_acc = fig.subplots(1, 2)
         ax_loss.plot(epochs, self.column("train_loss"), label="train")
         ax_loss.plot(epochs, self.column("test_loss"), label="test")
         ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
@@ -79,11 +78,8 @@ class History:
             fig.suptitle(title)
         fig.tight_layout()
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        try:
-            with atomic_open(path, "wb") as f:
-                fig.savefig(f, dpi=120, format="png")
-        finally:
-            plt.close(fig)
+        with atomic_open(path, "wb") as f:
+            fig.savefig(f, dpi=120, format="png")
 
     def __repr__(self):
         if not self.records:
