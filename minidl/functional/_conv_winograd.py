@@ -92,7 +92,7 @@ CHUNK_BYTES = 2 ** 19
 MIN_CHUNK_TILES = 64  # but keep enough tiles (GEMM rows) per chunk for efficient GEMMs
 
 
-class Geometry:
+class TileGrid:
     """Sizes of one Winograd conv: image, output, tile grid, and the chunking of the batch."""
 
     def __init__(self, x_nhwc, out_channels, pads):
@@ -204,7 +204,7 @@ def forward(x_nhwc, weight, pads, keep_tiles):
     """
     xp = backend.get_array_module(x_nhwc)
     dtype = x_nhwc.dtype
-    geo = Geometry(x_nhwc, weight.shape[0], pads)
+    geo = TileGrid(x_nhwc, weight.shape[0], pads)
     c, o = geo.c, geo.o
     b_t, a_t, g = transforms(xp, dtype)
     u = filter_transform(xp, weight, g)  # (36, C, O)

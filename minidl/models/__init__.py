@@ -6,12 +6,12 @@ network, `list_models()` names them all; the generic builders live in the family
 """
 # Importing a family file registers its networks; this order is list_models()'s order.
 from . import resnet  # noqa: F401  isort: skip
-from . import preact, bottleneck, highway, densenet, rk, lm  # noqa: F401  isort: skip
+from . import preact, bottleneck, highway, densenet, rk, linear_multistep  # noqa: F401  isort: skip
 from .butcher import Tableau, get_tableau, list_tableaux
 from .common import CifarNet, ZeroPadShortcut, init_he
 from .densenet import DenseLayer, Transition
 from .highway import HighwayUnit
-from .lm import LMStage
+from .linear_multistep import LMStage
 from .preact import PreActUnit
 from .registry import create, list_models
 from .resnet import BasicBlock, BasicBranch

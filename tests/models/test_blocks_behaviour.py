@@ -6,7 +6,7 @@ import pytest
 import minidl
 from minidl.models import DenseLayer, HighwayUnit, Transition, ZeroPadShortcut, create
 from minidl.models.highway import default_gate_bias
-from minidl.models.lm import LMStage
+from minidl.models.linear_multistep import LMStage
 from minidl.models.preact import preact_block
 from minidl.models.resnet import BasicBlock
 from minidl.models.rk import RKBlock, TableauFactors, rk_block

@@ -9,7 +9,7 @@ import minidl
 from minidl.analysis import gradcheck
 from minidl.models import BasicBlock, DenseLayer, HighwayUnit, Transition, list_tableaux
 from minidl.models.bottleneck import BottleneckBlock
-from minidl.models.lm import LMStage
+from minidl.models.linear_multistep import LMStage
 from minidl.models.preact import preact_block, preact_bottleneck
 from minidl.models.rk import rk_block
 
