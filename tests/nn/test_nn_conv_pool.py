@@ -12,24 +12,16 @@ def _x(*shape, requires_grad=False, seed=0):
     return minidl.Tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=requires_grad)
 
 
-def _reference_conv(x, w, b, stride, padding):
-    """Direct loops over output positions: the definition of a (cross-)correlation."""
-    n, _, h, wd = x.shape
-    out_c, _, kh, kw = w.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    oh, ow = (h + 2 * padding - kh) // stride + 1, (wd + 2 * padding - kw) // stride + 1
-    out = np.zeros((n, out_c, oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            patch = xp[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
-            out[:, :, i, j] = np.einsum("nchw,ochw->no", patch, w) + b
-    return out
+def _textbook_conv(x, w, b, stride, padding):
+    """The package's plain conv (minidl/functional/textbook/conv.py): the definition, one kernel offset at a time."""
+    with minidl.textbook_ops():
+        return F.conv2d(x, w, b, stride, padding).data
 
 
-def test_conv2d_forward_matches_the_definition():
+def test_conv2d_forward_matches_the_textbook_conv():
     conv = nn.Conv2d(2, 3, 3, stride=2, padding=1).double()
     x = _x(2, 2, 5, 5)
-    expected = _reference_conv(x.data, conv.weight.data, conv.bias.data, 2, 1)
+    expected = _textbook_conv(x.data, conv.weight.data, conv.bias.data, 2, 1)
     np.testing.assert_allclose(conv(x).data, expected, atol=1e-12)
 
 
