@@ -23,6 +23,7 @@ HEADER = Path(__file__).with_name("cuda_emulation.h")
 KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
 SCALARS = {"int": np.int32, "unsigned char": np.uint8, "float": np.float32, "double": np.float64}
 CTYPES = {np.int32: ctypes.c_int, np.float32: ctypes.c_float, np.float64: ctypes.c_double}
+MAX_THREADS, MAX_BLOCK, MAX_GRID = 1024, (1024, 1024, 64), (2 ** 31 - 1, 65535, 65535)  # every GPU since sm_30
 
 
 def compiler():
@@ -55,7 +56,9 @@ class Kernel:
     def __call__(self, grid, block, args):
         if len(args) != len(self.parameters):
             raise TypeError(f"{self.name}: expected {len(self.parameters)} arguments, got {len(args)}")
-        values = [ctypes.c_uint(v) for v in _dim3(grid) + _dim3(block)]
+        grid, block = _dim3(grid), _dim3(block)
+        _check_launch(self.name, grid, block)
+        values = [ctypes.c_uint(v) for v in grid + block]
         for parameter, arg in zip(self.parameters, args):
             values.append(self._convert(parameter, arg))
         if self.launcher(*values) != 0:
@@ -94,8 +97,17 @@ class EmulatedModule:
 
 
 def _dim3(value):
-    value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    value = tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
     return value + (1,) * (3 - len(value))
+
+
+def _check_launch(name, grid, block):
+    """A launch a GPU would refuse (cudaErrorInvalidConfiguration) is refused here too."""
+    threads = block[0] * block[1] * block[2]
+    if min(grid + block) < 1 or threads > MAX_THREADS or any(b > m for b, m in zip(block, MAX_BLOCK)) or \
+            any(g > m for g, m in zip(grid, MAX_GRID)):
+        raise ValueError(f"{name}: grid {grid} x block {block} is not a valid CUDA launch (at most {MAX_THREADS} "
+                         f"threads a block, block dimensions up to {MAX_BLOCK}, grid up to {MAX_GRID}, none 0)")
 
 
 def _macro(option):
