@@ -1,7 +1,8 @@
 """Launch batch_norm.cu: training-mode batch norm forward and backward on ChannelView matrices (norm.py).
 
-The kernels are compiled for x's dtype; weight, bias, the gradient and the saved statistics are cast to it
-first, as the NumPy twin computes in x's dtype too.
+Operands in other dtypes are cast before a launch, to the dtypes the NumPy twin's results have: forward
+runs in x's dtype (weight and bias cast to it); backward in NumPy's promotion of the gradient's and x's
+dtypes (a float64 gradient of float32 data gives float64 weight gradients), g_x in x's, g_bias in grad's.
 """
 from . import THREADS, cast, check_reach, function, int32, launch
 
@@ -60,12 +61,13 @@ def forward(view, x, weight, bias, eps):
 def backward(view, grad, x, mean, inv_std, scale, need_x):
     """(g_x or None, g_weight, g_bias) of training-mode batch norm; g_x has x's layout."""
     xp, c = view.xp, view.c
-    m = _contiguous(view.matrix(x))
-    g, mean, inv_std, scale = cast(m.dtype, _contiguous(view.matrix(grad)), mean, inv_std, scale)
+    g, m = _contiguous(view.matrix(grad)), _contiguous(view.matrix(x))
+    dtype = xp.result_type(g, m)
+    g, m, mean, inv_std, scale = cast(dtype, g, m, mean, inv_std, scale)
     layout = _layout(view, m)
     chunks = Chunks(layout[0], c, view.rows_are_samples)
-    g_bias, g_centred, g_weight = (xp.empty(c, m.dtype) for _ in range(3))
-    partial = chunks.reduce("gradient_chunks", (g, m, mean), layout, xp, m.dtype, terms=2)
+    g_bias, g_centred, g_weight = (xp.empty(c, dtype) for _ in range(3))
+    partial = chunks.reduce("gradient_chunks", (g, m, mean), layout, xp, dtype, terms=2)
     function("batch_norm", "finish_gradient_sums", m)(
         (c,), (THREADS,), (partial, *int32(chunks.chunks, c), inv_std, g_bias, g_centred, g_weight))
     g_x = None
@@ -73,8 +75,8 @@ def backward(view, grad, x, mean, inv_std, scale, need_x):
         g_x = xp.empty_like(m)
         launch(function("batch_norm", "batch_norm_backward", m), m.size,
                (g, m, mean, inv_std, scale, g_bias, g_centred, *int32(m.size), *layout[1:], g_x))
-        g_x = view.array(g_x)
-    return g_x, g_weight, g_bias
+        g_x = view.array(*cast(x.dtype, g_x))
+    return g_x, g_weight, *cast(grad.dtype, g_bias)
 
 
 def update_running_stats(running_mean, running_var, stats, momentum, count):
