@@ -1,7 +1,8 @@
 """Launch elementwise.cu: residual add + ReLU, the highway combine, and their backward.
 
 The kernels walk memory flat, so `_operands` first brings every operand to one dtype (NumPy's promotion of
-theirs) and one dense memory layout (the forward input's); the results take that dtype and layout.
+theirs, or the ReLU output's as in F.relu) and one dense memory layout (the forward input's); the results take
+that dtype and layout.
 """
 from .. import backend
 from . import cast, function, int32, launch
@@ -21,12 +22,13 @@ def same_layout(*arrays):
     return all(s >= 0 for s in first.strides)
 
 
-def _operands(name, arrays, like):
-    """The arrays in one dtype and in the memory layout of arrays[like] (made dense if it is not)."""
+def _operands(name, arrays, like, dtype):
+    """The arrays in `dtype` (None: NumPy's promotion of theirs) and in the memory layout of arrays[like]
+    (made dense if it is not)."""
     xp = backend.get_array_module(*arrays)
     if any(a.shape != arrays[0].shape for a in arrays):
         raise ValueError(f"elementwise.{name}: operands must have one shape, got {[tuple(a.shape) for a in arrays]}")
-    arrays = cast(xp.result_type(*arrays), *arrays)
+    arrays = cast(dtype or xp.result_type(*arrays), *arrays)
     model = arrays[like] if same_layout(arrays[like]) else xp.ascontiguousarray(arrays[like])
     return [model if i == like else a if same_layout(model, a) else _copied_into_layout(xp, model, a)
             for i, a in enumerate(arrays)]
@@ -38,8 +40,8 @@ def _copied_into_layout(xp, like, array):
     return copy
 
 
-def _run(name, inputs, outputs=1, like=0):
-    inputs = _operands(name, inputs, like)
+def _run(name, inputs, outputs=1, like=0, dtype=None):
+    inputs = _operands(name, inputs, like, dtype)
     xp = backend.get_array_module(inputs[0])
     results = [xp.empty_like(inputs[0]) for _ in range(outputs)]
     launch(function("elementwise", name, inputs[0]), inputs[0].size, (*inputs, *int32(inputs[0].size), *results))
@@ -51,8 +53,8 @@ def add_relu(a, b):
 
 
 def relu_backward(grad, out):
-    """grad where the ReLU's output is positive, else 0."""
-    return _run("relu_backward", (grad, out), like=1)[0]
+    """grad where the ReLU's output is positive, else 0; in the output's dtype and layout, as F.relu's backward."""
+    return _run("relu_backward", (grad, out), like=1, dtype=out.dtype)[0]
 
 
 def highway_combine(t, h, c):
