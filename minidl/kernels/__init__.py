@@ -54,10 +54,11 @@ def _compiled(cp, family, name, dtype):
     """CuPy compiles the module when its first function is asked for: say what to install if that fails."""
     try:
         return cp.RawModule(code=source(family), options=compile_options(dtype)).get_function(name)
-    except Exception as error:  # NVRTC (CUDA's runtime compiler) missing or unusable
-        raise RuntimeError(f"{family}.{name}: CuPy could not compile minidl's kernel ({error}); install CuPy with "
-                           "its CUDA libraries: pip install 'minidl[gpu]' for a CUDA 12 driver, or "
-                           "'minidl[gpu-cuda13]' for a CUDA 13 driver (one of the two)") from error
+    except Exception as error:  # most often NVRTC (CUDA's runtime compiler) missing
+        raise RuntimeError(f"{family}.{name}: CuPy could not compile or load minidl's kernel ({error}). Where NVRTC "
+                           "or another CUDA library is missing, install CuPy with its CUDA libraries: pip install "
+                           "'minidl[gpu]' for a CUDA 12 driver or 'minidl[gpu-cuda13]' for CUDA 13 (one of the two)"
+                           ) from error
 
 
 def _emulated():

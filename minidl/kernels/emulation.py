@@ -21,6 +21,7 @@ import numpy as np
 HEADER = Path(__file__).with_name("cuda_emulation.h")
 # extern "C" __global__ void name(parameters): the only kernel declaration style minidl's sources use
 KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
+FUNCTION = re.compile(r"\b(\w+)\s*\([^;{}()]*\)\s*(?:const\s*)?\{")  # a definition: name(parameters) {
 SCALARS = {"int": np.int32, "unsigned char": np.uint8, "float": np.float32, "double": np.float64}
 CTYPES = {np.int32: ctypes.c_int, np.float32: ctypes.c_float, np.float64: ctypes.c_double}
 MAX_THREADS, MAX_BLOCK, MAX_GRID = 1024, (1024, 1024, 64), (2 ** 31 - 1, 65535, 65535)  # every GPU since sm_30
@@ -115,11 +116,40 @@ def _macro(option):
     return name, value or "1"
 
 
+def _bodies(code):
+    """{function name: its body}, for every function defined in the source (brace matching)."""
+    bodies = {}
+    for match in FUNCTION.finditer(code):
+        depth, end = 0, match.end() - 1
+        while True:
+            depth += {"{": 1, "}": -1}.get(code[end], 0)
+            end += 1
+            if depth == 0:
+                break
+        if match.group(1) not in ("if", "while", "switch"):
+            bodies[match.group(1)] = code[match.end():end]
+    return bodies
+
+
+def _with_barriers(code):
+    """Names of the functions that reach __syncthreads(), themselves or through the functions they call."""
+    bodies = _bodies(code)
+    reaching = {name for name, body in bodies.items() if "__syncthreads" in body}
+    while True:
+        more = {name for name, body in bodies.items() if name not in reaching and
+                any(re.search(rf"\b{callee}\s*[(<]", body) for callee in reaching)}
+        if not more:
+            return reaching
+        reaching |= more
+
+
 def _launchers(code, kernels):
-    """C++ that runs each kernel over a grid: extern "C" emulate_<name>(grid, block, parameters...)."""
-    cooperative = "true" if "__syncthreads" in code else "false"
+    """C++ that runs each kernel over a grid: extern "C" emulate_<name>(grid, block, parameters...). Kernels
+    that reach a barrier run their threads as coroutines; the others one thread after another (faster)."""
+    with_barriers = _with_barriers(code)
     parts = [code]
     for name, parameters in kernels.items():
+        cooperative = "true" if name in with_barriers else "false"
         signature = ", ".join(p.declaration for p in parameters)
         names = ", ".join(p.name for p in parameters)
         parts.append(f'extern "C" int emulate_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '

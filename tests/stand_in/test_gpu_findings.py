@@ -95,3 +95,22 @@ print(json.dumps(dict(device=device, given=copies["given"].device.id, default=co
     assert result["device"] == 1
     assert result["given"] == 1 and result["values"] == [[0, 1, 2], [3, 4, 5]] and result["sum"] == 30
     assert result["default"] == 0  # what to_gpu without a device gives in such a thread: why the loader passes it
+
+
+def test_a_cupy_without_nvrtc_gets_an_error_naming_the_extras(stand_in):
+    result = stand_in("""
+import json
+import cupy
+def no_nvrtc(*args, **kwargs):
+    raise RuntimeError("CuPy failed to load libnvrtc.so.12: OSError: libnvrtc.so.12: cannot open shared object file")
+cupy.RawModule = no_nvrtc
+x = minidl.tensor(np.ones((1, 1, 4, 4), np.float32), device="cuda")
+try:
+    minidl.functional.max_pool2d(x, 2)
+    message = None
+except RuntimeError as error:
+    message = str(error)
+print(json.dumps(message))
+""")
+    assert result.startswith("pool.max_pool2d_forward: CuPy could not compile or load minidl's kernel (CuPy failed")
+    assert "pip install 'minidl[gpu]'" in result and "'minidl[gpu-cuda13]'" in result
