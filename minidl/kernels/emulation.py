@@ -4,8 +4,10 @@
 callable `f(grid, block, args)` that takes NumPy arrays where CuPy takes device arrays. cuda_emulation.h
 supplies threadIdx, blockIdx, ... and runs one iteration per thread (coroutines where a kernel has
 barriers). Each kernel gets a small generated C++ launcher, so a whole launch is one ctypes call.
-Parameters are read from the kernel's declaration, and every argument is checked against its type.
-Used by the tests (the kernels checked against the NumPy path without a GPU) and by the stand-in CuPy.
+Parameters are read from the kernel's declaration, and every argument is checked against its type (CuPy
+passes bare pointers and values, so an array or scalar of another dtype would be misread on a GPU), and the
+launch configuration against CUDA's limits. Used by the tests (the kernels checked against the NumPy path
+without a GPU) and by the stand-in CuPy.
 """
 import ctypes
 import hashlib
