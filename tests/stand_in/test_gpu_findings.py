@@ -97,6 +97,19 @@ print(json.dumps(dict(device=device, given=copies["given"].device.id, default=co
     assert result["default"] == 0  # what to_gpu without a device gives in such a thread: why the loader passes it
 
 
+def test_the_data_loader_puts_batches_on_the_gpu_the_program_selected(stand_in):
+    result = stand_in("""
+import json
+import cupy
+from minidl.data import DataLoader, TensorDataset
+cupy.cuda.Device(1).use()
+data = TensorDataset(np.arange(48, dtype=np.float32).reshape(4, 3, 2, 2), np.arange(4))
+devices = [(x.data.device.id, y.data.device.id) for x, y in DataLoader(data, batch_size=2, device="cuda")]
+print(json.dumps(dict(devices=devices)))
+""", devices=2)
+    assert result["devices"] == [[1, 1], [1, 1]]
+
+
 def test_a_cupy_without_nvrtc_gets_an_error_naming_the_extras(stand_in):
     result = stand_in("""
 import json
