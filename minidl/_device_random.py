@@ -2,10 +2,14 @@
 
 CuPy's RandomState cannot report its state, so this one keeps its seed and a log of what it has drawn
 (shape and dtype of each draw, consecutive equal draws counted once): restoring re-seeds and draws the
-same amounts again, which puts the generator exactly where it was. The log of an epoch of dropout masks
-is a few entries; replaying it draws the epoch's numbers once more, without using them.
+same amounts again, which puts the generator exactly where it was. Draws of alternating shapes (dropout
+layers of different sizes) would lengthen the log with every draw, so once it holds MAX_LOG entries the
+generator moves on to a new seed derived from the current one and starts an empty log: the state stays
+small, and replaying it draws at most MAX_LOG runs of equal draws.
 """
 import numpy as np
+
+MAX_LOG = 32  # entries of the draw log before the generator re-seeds
 
 
 class DeviceRandom:
@@ -26,8 +30,16 @@ class DeviceRandom:
         if self.draws and self.draws[-1][:2] == [list(shape), dtype.name]:
             self.draws[-1][2] += 1
         else:
+            if len(self.draws) == MAX_LOG:
+                self._reseed()
             self.draws.append([list(shape), dtype.name, 1])
         return self._generator.random_sample(shape, dtype=dtype)
+
+    def _reseed(self):
+        """Continue from a seed derived from the current one, with an empty log."""
+        self.seed = int(np.random.SeedSequence(self.seed).generate_state(1, np.uint32)[0])
+        self.draws = []
+        self._generator.seed(self.seed)
 
     def state(self):
         """A JSON-ready dict from which `DeviceRandom(cp, **state)` rebuilds this generator exactly."""

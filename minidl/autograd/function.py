@@ -3,6 +3,8 @@
 `apply` unwraps Tensor arguments to arrays, checks they live on one device, runs `forward`, and, when a
 gradient is needed, links the result to this Function so that `backward` can find its way back.
 """
+import numpy as np
+
 from .. import backend
 from . import grad_mode
 
@@ -77,8 +79,10 @@ def _check_same_device(op, arrays):
     """Raise a clear error when one op mixes NumPy (cpu) and CuPy (cuda) arrays."""
     if backend.cp is None:
         return
-    devices = {backend.device_of(a) for a in arrays if hasattr(a, "shape")}
+    # NumPy scalars and dtypes have a shape too, but go with arrays of either device
+    arrays = [a for a in arrays if hasattr(a, "shape") and not isinstance(a, (np.generic, np.dtype))]
+    devices = {backend.device_of(a) for a in arrays}
     if len(devices) > 1:
-        described = ", ".join(f"{tuple(a.shape)} on {backend.device_of(a)}" for a in arrays if hasattr(a, "shape"))
+        described = ", ".join(f"{tuple(a.shape)} on {backend.device_of(a)}" for a in arrays)
         raise RuntimeError(f"{op}: all inputs must be on one device, got {described}; move them with .to('cuda') "
                            "or .to('cpu') first")

@@ -15,7 +15,7 @@ from .. import backend
 from ..autograd import Tensor
 from .augment import random_crop_flip
 from .dataset import TensorDataset
-from .gpu_copy import to_gpu
+from .gpu_copy import current_device, to_gpu
 
 
 class DataLoader:
@@ -63,7 +63,9 @@ class DataLoader:
         n = len(self.dataset)
         order = np.random.default_rng(order_seed).permutation(n) if self.shuffle else np.arange(n)
         augment_rng = np.random.default_rng(augment_seed) if self.augment else None
-        batches = _batches(self.dataset, order, self.batch_size, len(self), augment_rng, self.device)
+        # The worker thread starts on GPU 0, as every new CUDA thread does: it is told the consumer's GPU.
+        gpu = current_device() if self.device == "cuda" else None
+        batches = _batches(self.dataset, order, self.batch_size, len(self), augment_rng, self.device, gpu)
         return self._timed(batches) if self.prefetch == 0 else self._prefetched(batches)
 
     def _timed(self, batches):
@@ -97,8 +99,8 @@ class DataLoader:
             worker.join()
 
 
-def _batches(dataset, order, batch_size, count, augment_rng, device):
-    """Generate the pass's `count` batches as (x, y) Tensors on `device`."""
+def _batches(dataset, order, batch_size, count, augment_rng, device, gpu=None):
+    """Generate the pass's `count` batches as (x, y) Tensors on `device` (GPU number `gpu` for 'cuda')."""
     for b in range(count):
         indices = order[b * batch_size:(b + 1) * batch_size]
         if hasattr(dataset, "get_batch"):
@@ -110,7 +112,7 @@ def _batches(dataset, order, batch_size, count, augment_rng, device):
             if augment_rng is not None:
                 x = random_crop_flip(x, augment_rng)
         if device == "cuda":
-            yield Tensor(to_gpu(x)), Tensor(to_gpu(np.asarray(y)))
+            yield Tensor(to_gpu(x, gpu)), Tensor(to_gpu(np.asarray(y), gpu))
         else:
             yield Tensor(x), Tensor(np.asarray(y))
 

@@ -44,6 +44,8 @@ def backward(grad_nhwc, saved, need_input, need_weight):
     x_nhwc, weight, geo = saved
     g = geo.groups
     grad_y = grad_nhwc.reshape(-1, g, geo.o // g).transpose(1, 0, 2)  # (groups, rows, O/g)
+    if g > 1:  # one copy, so that each group's GEMMs read its slice in place (cuBLAS would copy it for each)
+        grad_y = backend.get_array_module(grad_y).ascontiguousarray(grad_y)
     grad_x = grad_w = None
     if need_input:
         grad_cols = _products(grad_y, _weight_matrix(weight, geo).transpose(0, 2, 1))

@@ -33,7 +33,7 @@ class LeakyReLUFunction(Function):
 
     def backward(self, grad):
         (x,) = self.saved
-        return grad * backend.get_array_module(x).where(x > 0, 1, self.slope).astype(grad.dtype), None
+        return backend.get_array_module(x).where(x > 0, grad, grad * grad.dtype.type(self.slope)), None
 
 
 class SigmoidFunction(Function):

@@ -95,9 +95,11 @@ class ExtremeAlongDim(Function):
         xp = backend.get_array_module(grad)
         if not self.keepdims:
             grad = xp.expand_dims(grad, self.dim)
-        out = xp.zeros(self.shape, dtype=grad.dtype)
-        xp.put_along_axis(out, self.indices, grad, axis=self.dim)
-        return out, None, None, None
+        # grad at the picked index along dim, 0 elsewhere (not put_along_axis: CuPy 13 lacks it)
+        along = [1] * len(self.shape)
+        along[self.dim] = self.shape[self.dim]
+        picked = xp.arange(self.shape[self.dim]).reshape(along) == self.indices
+        return xp.where(picked, grad, grad.dtype.type(0)), None, None, None
 
 
 def _reduced_shape(shape, axes):

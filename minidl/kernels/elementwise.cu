@@ -1,17 +1,7 @@
 // Fused elementwise chains of a ResNet step: one pass over memory where the array ops make two or three.
-// Twins: relu(x + bias) (conv/linear then ReLU), relu(a + b) (the residual unit's output, F.add_relu), and
-// t * h + (1 - t) * c (the highway unit's gate, F.highway_combine); with their backward. Operands share one
-// memory layout and are walked flat, one thread per element. `real` is float or double (-Dreal=...).
-
-// out = max(x + bias[c], 0), c = (i / inner) % channels: inner is 1 for channels-last memory (or (N, C)
-// input), H*W for NCHW.
-extern "C" __global__ void bias_relu(const real* x, const real* bias, int size, int channels, int inner,
-                                     real* out) {
-    int i = blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= size) return;
-    real s = x[i] + bias[i / inner % channels];
-    out[i] = s < 0 ? (real)0 : s;  // not fmax: a NaN must propagate, as in NumPy's maximum
-}
+// Twins: relu(a + b) (the residual unit's output, F.add_relu) and t * h + (1 - t) * c (the highway unit's
+// gate, F.highway_combine); with their backward. Operands share one memory layout and are walked flat, one
+// thread per element. `real` is float or double (-Dreal=...).
 
 extern "C" __global__ void add_relu(const real* a, const real* b, int size, real* out) {
     int i = blockIdx.x * blockDim.x + threadIdx.x;

@@ -1,10 +1,11 @@
-"""Launch elementwise.cu: bias + ReLU, residual add + ReLU, the highway combine, and their backward.
+"""Launch elementwise.cu: residual add + ReLU, the highway combine, and their backward.
 
-Every operand must have one shape and one dense memory layout (see `same_layout`): the kernels walk memory
-flat, and the results take that layout.
+The kernels walk memory flat, so `_operands` first brings every operand to one dtype (NumPy's promotion of
+theirs, or the ReLU output's as in F.relu) and one dense memory layout (the forward input's); the results take
+that dtype and layout.
 """
 from .. import backend
-from . import function, int32, launch
+from . import cast, function, int32, launch
 
 
 def same_layout(*arrays):
@@ -21,20 +22,30 @@ def same_layout(*arrays):
     return all(s >= 0 for s in first.strides)
 
 
-def _run(name, inputs, outputs=1):
+def _operands(name, arrays, like, dtype):
+    """The arrays in `dtype` (None: NumPy's promotion of theirs) and in the memory layout of arrays[like]
+    (made dense if it is not)."""
+    xp = backend.get_array_module(*arrays)
+    if any(a.shape != arrays[0].shape for a in arrays):
+        raise ValueError(f"elementwise.{name}: operands must have one shape, got {[tuple(a.shape) for a in arrays]}")
+    arrays = cast(dtype or xp.result_type(*arrays), *arrays)
+    model = arrays[like] if same_layout(arrays[like]) else xp.ascontiguousarray(arrays[like])
+    return [model if i == like else a if same_layout(model, a) else _copied_into_layout(xp, model, a)
+            for i, a in enumerate(arrays)]
+
+
+def _copied_into_layout(xp, like, array):
+    copy = xp.empty_like(like)
+    copy[...] = array
+    return copy
+
+
+def _run(name, inputs, outputs=1, like=0, dtype=None):
+    inputs = _operands(name, inputs, like, dtype)
     xp = backend.get_array_module(inputs[0])
     results = [xp.empty_like(inputs[0]) for _ in range(outputs)]
     launch(function("elementwise", name, inputs[0]), inputs[0].size, (*inputs, *int32(inputs[0].size), *results))
     return results
-
-
-def bias_relu(x, bias, channels_last):
-    """max(x + bias[c], 0) for x (N, C, ...), bias (C,)."""
-    xp = backend.get_array_module(x)
-    out = xp.empty_like(x)
-    inner = 1 if channels_last or x.ndim == 2 else x.size // (x.shape[0] * x.shape[1])
-    launch(function("elementwise", "bias_relu", x), x.size, (x, bias, *int32(x.size, x.shape[1], inner), out))
-    return out
 
 
 def add_relu(a, b):
@@ -42,8 +53,8 @@ def add_relu(a, b):
 
 
 def relu_backward(grad, out):
-    """grad where the ReLU's output is positive, else 0."""
-    return _run("relu_backward", (grad, out))[0]
+    """grad where the ReLU's output is positive, else 0; in the output's dtype and layout, as F.relu's backward."""
+    return _run("relu_backward", (grad, out), like=1, dtype=out.dtype)[0]
 
 
 def highway_combine(t, h, c):
@@ -52,4 +63,4 @@ def highway_combine(t, h, c):
 
 def highway_combine_backward(grad, t, h, c):
     """(grad_t, grad_h, grad_c) of t * h + (1 - t) * c."""
-    return tuple(_run("highway_combine_backward", (grad, t, h, c), outputs=3))
+    return tuple(_run("highway_combine_backward", (grad, t, h, c), outputs=3, like=1))

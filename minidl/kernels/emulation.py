@@ -4,8 +4,10 @@
 callable `f(grid, block, args)` that takes NumPy arrays where CuPy takes device arrays. cuda_emulation.h
 supplies threadIdx, blockIdx, ... and runs one iteration per thread (coroutines where a kernel has
 barriers). Each kernel gets a small generated C++ launcher, so a whole launch is one ctypes call.
-Parameters are read from the kernel's declaration, and every argument is checked against its type.
-Used by the tests (the kernels checked against the NumPy path without a GPU) and by the stand-in CuPy.
+Parameters are read from the kernel's declaration, and every argument is checked against its type (CuPy
+passes bare pointers and values, so an array or scalar of another dtype would be misread on a GPU), and the
+launch configuration against CUDA's limits. Used by the tests (the kernels checked against the NumPy path
+without a GPU) and by the stand-in CuPy.
 """
 import ctypes
 import hashlib
@@ -21,8 +23,10 @@ import numpy as np
 HEADER = Path(__file__).with_name("cuda_emulation.h")
 # extern "C" __global__ void name(parameters): the only kernel declaration style minidl's sources use
 KERNEL = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)')
+FUNCTION = re.compile(r"\b(\w+)\s*\([^;{}()]*\)\s*(?:const\s*)?\{")  # a definition: name(parameters) {
 SCALARS = {"int": np.int32, "unsigned char": np.uint8, "float": np.float32, "double": np.float64}
 CTYPES = {np.int32: ctypes.c_int, np.float32: ctypes.c_float, np.float64: ctypes.c_double}
+MAX_THREADS, MAX_BLOCK, MAX_GRID = 1024, (1024, 1024, 64), (2 ** 31 - 1, 65535, 65535)  # every GPU since sm_30
 
 
 def compiler():
@@ -55,7 +59,9 @@ class Kernel:
     def __call__(self, grid, block, args):
         if len(args) != len(self.parameters):
             raise TypeError(f"{self.name}: expected {len(self.parameters)} arguments, got {len(args)}")
-        values = [ctypes.c_uint(v) for v in _dim3(grid) + _dim3(block)]
+        grid, block = _dim3(grid), _dim3(block)
+        _check_launch(self.name, grid, block)
+        values = [ctypes.c_uint(v) for v in grid + block]
         for parameter, arg in zip(self.parameters, args):
             values.append(self._convert(parameter, arg))
         if self.launcher(*values) != 0:
@@ -94,8 +100,17 @@ class EmulatedModule:
 
 
 def _dim3(value):
-    value = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    value = tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),)
     return value + (1,) * (3 - len(value))
+
+
+def _check_launch(name, grid, block):
+    """A launch a GPU would refuse (cudaErrorInvalidConfiguration) is refused here too."""
+    threads = block[0] * block[1] * block[2]
+    if min(grid + block) < 1 or threads > MAX_THREADS or any(b > m for b, m in zip(block, MAX_BLOCK)) or \
+            any(g > m for g, m in zip(grid, MAX_GRID)):
+        raise ValueError(f"{name}: grid {grid} x block {block} is not a valid CUDA launch (at most {MAX_THREADS} "
+                         f"threads a block, block dimensions up to {MAX_BLOCK}, grid up to {MAX_GRID}, none 0)")
 
 
 def _macro(option):
@@ -103,11 +118,40 @@ def _macro(option):
     return name, value or "1"
 
 
+def _bodies(code):
+    """{function name: its body}, for every function defined in the source (brace matching)."""
+    bodies = {}
+    for match in FUNCTION.finditer(code):
+        depth, end = 0, match.end() - 1
+        while True:
+            depth += {"{": 1, "}": -1}.get(code[end], 0)
+            end += 1
+            if depth == 0:
+                break
+        if match.group(1) not in ("if", "while", "switch"):
+            bodies[match.group(1)] = code[match.end():end]
+    return bodies
+
+
+def _with_barriers(code):
+    """Names of the functions that reach __syncthreads(), themselves or through the functions they call."""
+    bodies = _bodies(code)
+    reaching = {name for name, body in bodies.items() if "__syncthreads" in body}
+    while True:
+        more = {name for name, body in bodies.items() if name not in reaching and
+                any(re.search(rf"\b{callee}\s*[(<]", body) for callee in reaching)}
+        if not more:
+            return reaching
+        reaching |= more
+
+
 def _launchers(code, kernels):
-    """C++ that runs each kernel over a grid: extern "C" emulate_<name>(grid, block, parameters...)."""
-    cooperative = "true" if "__syncthreads" in code else "false"
+    """C++ that runs each kernel over a grid: extern "C" emulate_<name>(grid, block, parameters...). Kernels
+    that reach a barrier run their threads as coroutines; the others one thread after another (faster)."""
+    with_barriers = _with_barriers(code)
     parts = [code]
     for name, parameters in kernels.items():
+        cooperative = "true" if name in with_barriers else "false"
         signature = ", ".join(p.declaration for p in parameters)
         names = ", ".join(p.name for p in parameters)
         parts.append(f'extern "C" int emulate_{name}(unsigned gx, unsigned gy, unsigned gz, unsigned bx, '

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import backend
-from . import element_strides, function, int32, launch
+from . import cast, check_reach, element_strides, function, int32, launch
 
 
 def _sizes(shape, out, kernel, stride, padding, channels_last):
@@ -19,9 +19,9 @@ def max_pool2d_forward(x, kernel, stride, padding, out, channels_last):
     """(pooled (N, C, Ho, Wo), index of the winning tap) in the layout chosen by channels_last."""
     xp = backend.get_array_module(x)
     shape = x.shape[:2] + tuple(out)
+    check_reach("max_pool2d", input=x, output=shape)
     best = _in_layout(xp, shape, x.dtype, channels_last)
     index = _in_layout(xp, shape, np.int32, channels_last)
-    int32(x.size)
     args = (x, *int32(*element_strides(x), *_sizes(x.shape, out, kernel, stride, padding, channels_last)),
             x.dtype.type(-float("inf")), best, index)
     launch(function("pool", "max_pool2d_forward", x), best.size, args)
@@ -31,6 +31,8 @@ def max_pool2d_forward(x, kernel, stride, padding, out, channels_last):
 def max_pool2d_backward(grad, index, shape, kernel, stride, padding, channels_last):
     """grad_x of `shape` (N, C, H, W), in the input's layout, from grad (any strides) and forward's index."""
     xp = backend.get_array_module(grad)
+    check_reach("max_pool2d backward", gradient=grad, index=index, input_gradient=tuple(shape))
+    (index,) = cast(np.int32, index)
     grad_x = _in_layout(xp, shape, grad.dtype, channels_last)
     out = grad.shape[2:]
     args = (grad, *int32(*element_strides(grad)), index,

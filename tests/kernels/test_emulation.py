@@ -80,3 +80,24 @@ def test_scalar_arguments_must_have_the_declared_type():
 def test_unknown_kernel_name(module):
     with pytest.raises(AttributeError, match="no kernel named 'missing'"):
         module.get_function("missing")
+
+
+@pytest.mark.parametrize("grid, block", [((1,), (1025,)), ((1,), (64, 32)), ((1,), (1, 1, 65)),
+                                         ((1, 65536), (32,)), ((0,), (32,)), ((1,), (0,))])
+def test_launches_a_gpu_would_refuse_are_refused(module, grid, block):
+    """More than 1024 threads a block, a block or grid dimension over CUDA's limits, or an empty one."""
+    with pytest.raises(ValueError, match="is not a valid CUDA launch"):
+        module.get_function("where_am_i")(grid, block, (np.zeros(1 << 16, np.int32),))
+
+
+def test_only_kernels_that_reach_a_barrier_run_as_coroutines():
+    """Found through the functions a kernel calls, templates included; the others run one thread at a time."""
+    code = """
+template <int N> __device__ void wait() { __syncthreads(); }
+__device__ void outer() { wait<1>(); }
+__device__ int twice(int v) { if (v) { return 2 * v; } return 0; }
+extern "C" __global__ void a(real* x) { outer(); }
+extern "C" __global__ void b(real* x) { x[threadIdx.x] = twice(1); }
+"""
+    reaching = emulation._with_barriers(code)
+    assert {"a", "outer", "wait"} <= reaching and not {"b", "twice"} & reaching

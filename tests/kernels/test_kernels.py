@@ -146,12 +146,9 @@ def _elementwise_operands(rng, dtype, count, channels_last):
 def test_elementwise_chains_match_numpy(target, rng, dtype, channels_last):
     a, b, c, g = _elementwise_operands(rng, dtype, 4, channels_last)
     t = 1 / (1 + np.exp(-a))
-    bias = rng.standard_normal(3).astype(dtype)
     cases = [
         (elementwise.add_relu, (a, b), [np.maximum(a + b, 0)]),
         (elementwise.relu_backward, (g, np.maximum(a, 0)), [g * (a > 0)]),
-        (lambda x, v: elementwise.bias_relu(x, v, channels_last), (a, bias),
-         [np.maximum(a + bias[:, None, None], 0)]),
         (elementwise.highway_combine, (t, b, c), [t * b + (1 - t) * c]),
         (elementwise.highway_combine_backward, (g, t, b, c), [g * b - g * c, g * t, g * (1 - t)]),
     ]

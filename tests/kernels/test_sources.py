@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 import minidl.kernels
+from minidl.kernels import compile_options
 from minidl.kernels.emulation import KERNEL
 
 SOURCES = sorted(Path(minidl.kernels.__file__).parent.glob("*.cu"))
 # Kernels the emulation tests check against the NumPy path (test_kernels.py); a new kernel must join them.
-TESTED = {"im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward", "batch_statistics", "batch_norm_forward",
-          "batch_norm_backward_sums", "batch_norm_backward", "bias_relu", "add_relu", "relu_backward",
-          "highway_combine", "highway_combine_backward", "update_running_stats", "sgd_momentum_step"}
+TESTED = {"im2col", "col2im", "max_pool2d_forward", "max_pool2d_backward", "sum_chunks", "finish_mean",
+          "squared_deviation_chunks", "finish_variance", "batch_norm_forward", "gradient_chunks",
+          "finish_gradient_sums", "batch_norm_backward", "add_relu", "relu_backward", "highway_combine",
+          "highway_combine_backward", "update_running_stats", "sgd_momentum_step"}
 
 
 def test_sources_exist_and_every_kernel_is_tested():
@@ -32,14 +34,14 @@ def test_no_warp_synchronous_code_or_headers(source):
         assert forbidden not in text, f"{source.name} uses {forbidden}"
 
 
-@pytest.mark.parametrize("real", ["float", "double"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
-def test_compiles_for_sm80_and_sm90(source, real, tmp_path):
+def test_compiles_for_sm80_and_sm90(source, dtype, tmp_path):
     nvcc = shutil.which("nvcc")
     if nvcc is None:
         pytest.skip("nvcc (the CUDA compiler) is not on PATH, so the kernel sources cannot be compiled here")
     binary = tmp_path / f"{source.stem}.fatbin"
-    command = [nvcc, "-std=c++17", f"-Dreal={real}", "-Werror", "all-warnings", "-fatbin", "-o", str(binary),
+    command = [nvcc, *compile_options(dtype), "-Werror", "all-warnings", "-fatbin", "-o", str(binary),
                "-gencode", "arch=compute_80,code=sm_80", "-gencode", "arch=compute_90,code=sm_90", str(source)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -3,13 +3,15 @@
 Device arrays are `cupy.ndarray`, a type distinct from numpy.ndarray: any NumPy (host) array given where a
 device array is expected raises HostArrayError, so a host/device mix-up in minidl fails a test. Work is
 counted in `cupy.counter`: kernel launches (each computing call) and host synchronisations (each value
-read back to the host). Out-of-range integer indices wrap around, as on CuPy. Put this folder first on
-sys.path (the test option --fake-cupy or MINIDL_FAKE_CUPY=1 does) to make `import cupy` find it.
+read back to the host). Out-of-range integer indices wrap around, as on CuPy. Only the names that every
+CuPy release minidl supports (13.0 to 14.x) has are offered (NAMES.txt): a function that CuPy 13 lacks fails
+here too. Put this folder first on sys.path (the test option --fake-cupy or MINIDL_FAKE_CUPY=1 does) to make
+`import cupy` find it.
 """
 import numpy
 
 from . import cuda, lib, random  # noqa: F401  (submodules, as in CuPy)
-from ._array import HostArrayError, check_writable, counter, ndarray, unwrap, wrap  # noqa: F401
+from ._array import HostArrayError, charge_gemm_copies, check_writable, counter, ndarray, unwrap, wrap  # noqa: F401
 
 __version__ = "0.0-fake"
 is_fake = True
@@ -62,6 +64,11 @@ def broadcast_to(a, shape):
     return ndarray(numpy.lib.stride_tricks.as_strided(a, view.shape, view.strides))
 
 
+def matmul(a, b, out=None, **kwargs):
+    charge_gemm_copies(a, b)
+    return _route("matmul", numpy.matmul)(a, b, out=out, **kwargs)
+
+
 def RawModule(*args, **kwargs):
     """minidl's kernels run on the CPU through the kernel emulation, with device arrays passed as NumPy arrays."""
     from minidl.kernels.emulation import EmulatedModule
@@ -107,7 +114,20 @@ class _Ufunc:
         return _route(f"{self.__name__}.{method}", getattr(self._ufunc, method))
 
 
+def _names():
+    """The public names every supported CuPy release has (NAMES.txt, written by ../cupy_names.py)."""
+    import os
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "NAMES.txt")) as listed:
+        return {line.strip() for line in listed if line.strip() and not line.startswith("#")}
+
+
+_CUPY_NAMES = _names()
+
+
 def __getattr__(name):
+    if name not in _CUPY_NAMES:  # NumPy has it, but some CuPy release that minidl supports does not
+        raise AttributeError(f"module 'cupy' has no attribute {name!r} (fake cupy: not in every CuPy release "
+                             "that minidl supports, see tests/fake_cupy/cupy/NAMES.txt)")
     target = getattr(numpy, name)
     if isinstance(target, numpy.ufunc):
         value = _Ufunc(target)

@@ -14,7 +14,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Counter:
-    """Kernel launches, host synchronisations and host->device copies since the last reset()."""
+    """Kernel launches, host synchronisations, host->device copies and arrays made by dtype since the last reset()."""
 
     def __init__(self):
         self.reset()
@@ -24,6 +24,8 @@ class Counter:
         self.syncs = 0             # host synchronisations in the main thread (they stall the training step)
         self.background_syncs = 0  # the same in other threads (the data loader's), which only stall that thread
         self.sync_sites = collections.Counter()  # "file:line (what)" of the caller outside the stand-in -> syncs
+        self.dtypes = collections.Counter()      # dtype name -> device arrays (results and views) made with it
+        self.gemm_copies = 0  # matmul operands copied first because cuBLAS cannot read them in place
 
     def sync(self, what):
         if threading.current_thread() is threading.main_thread():
@@ -34,6 +36,15 @@ class Counter:
 
 
 counter = Counter()
+_thread = threading.local()  # CUDA's current device is per host thread; a new thread starts on device 0
+
+
+def current_device():
+    return getattr(_thread, "device", 0)
+
+
+def set_current_device(device):
+    _thread.device = device
 
 
 def _caller():
@@ -51,6 +62,10 @@ class HostArrayError(TypeError):
 def unwrap(value, op, host_ok=False):
     """The NumPy array inside a device array; host arrays raise unless host_ok; lists/tuples are walked."""
     if isinstance(value, ndarray):
+        if value._device != current_device():
+            raise ValueError(f"fake cupy: {op} got an array on device {value._device} while device "
+                             f"{current_device()} is current (this thread's); CuPy fails the same way where the "
+                             "two GPUs have no peer access")
         return value._a
     if isinstance(value, numpy.ndarray):
         if host_ok:
@@ -108,6 +123,8 @@ class ndarray:
 
     def __init__(self, array):
         self._a = array
+        self._device = current_device()
+        counter.dtypes[array.dtype.name] += 1
 
     # ----- explicit transfers (host synchronisations) -----
     def get(self, stream=None, out=None):
@@ -176,7 +193,7 @@ class ndarray:
     @property
     def device(self):
         from .cuda import Device
-        return Device(0)
+        return Device(self._device)
 
     def __len__(self):
         return len(self._a)
@@ -235,6 +252,17 @@ def _is_basic(index):
     return all(p is None or p is Ellipsis or isinstance(p, (int, numpy.integer, slice)) for p in parts)
 
 
+def charge_gemm_copies(*operands):
+    """CuPy's matmul copies an operand that cuBLAS cannot read in place (not C- or, as a matrix, F-contiguous)
+    before the GEMM: charge those copies (a launch each) as it would."""
+    for a in operands:
+        a = a._a if isinstance(a, ndarray) else a
+        if isinstance(a, numpy.ndarray) and a.ndim >= 2 and not (
+                a.flags.c_contiguous or (a.ndim == 2 and a.flags.f_contiguous)):
+            counter.gemm_copies += 1
+            counter.launches += 1
+
+
 def _binary(ufunc, reflected=False, inplace=False):
     def operator(self, other):
         if isinstance(other, numpy.ndarray) and not isinstance(other, ndarray):
@@ -242,6 +270,8 @@ def _binary(ufunc, reflected=False, inplace=False):
         if not isinstance(other, (ndarray, int, float, complex, bool, numpy.generic)):
             return NotImplemented
         counter.launches += 1
+        if ufunc is numpy.matmul:
+            charge_gemm_copies(self, other)
         a, b = self._a, unwrap(other, ufunc.__name__)
         if inplace:
             check_writable(a, f"in-place {ufunc.__name__}")

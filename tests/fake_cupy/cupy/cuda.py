@@ -1,10 +1,9 @@
-"""The stand-in's `cupy.cuda`: one device by default (MINIDL_FAKE_CUPY_DEVICES sets how many), streams and
-pinned host memory that behave like plain host memory; synchronize() counts as a host synchronisation."""
+"""The stand-in's `cupy.cuda`: one device by default (MINIDL_FAKE_CUPY_DEVICES sets how many), the current
+device per thread (as in CUDA), streams and pinned host memory that behave like plain host memory;
+synchronize() counts as a host synchronisation."""
 import os
 
-from ._array import counter
-
-_current = [0]
+from ._array import counter, current_device, set_current_device
 
 
 class runtime:
@@ -15,23 +14,24 @@ class runtime:
 
 class Device:
     def __init__(self, device=None):
-        self.id = _current[0] if device is None else int(device)
+        self.id = current_device() if device is None else int(device)
         if not 0 <= self.id < runtime.getDeviceCount():
             raise RuntimeError(f"fake cupy: invalid device ordinal {self.id}")
         self.compute_capability = "90"
 
     def use(self):
-        _current[0] = self.id
+        set_current_device(self.id)
 
     def synchronize(self):
         counter.sync("Device.synchronize")
 
     def __enter__(self):
-        self._previous, _current[0] = _current[0], self.id
+        self._previous = current_device()
+        set_current_device(self.id)
         return self
 
     def __exit__(self, *exc):
-        _current[0] = self._previous
+        set_current_device(self._previous)
 
 
 class Stream:
@@ -74,7 +74,7 @@ def get_current_stream():
 
 
 def get_device_id():
-    return _current[0]
+    return current_device()
 
 
 def alloc_pinned_memory(nbytes):
