@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from minidl.functional._channels import ChannelView
-from minidl.functional.norm import batch_norm_backward, batch_statistics
+from minidl.functional._norm_fast import batch_norm_backward, batch_statistics
 from minidl.kernels import batch_norm, emulation
 
 needs_gxx = pytest.mark.skipif(emulation.compiler() is None,
