@@ -5,7 +5,7 @@ lists them). `minidl.textbook_ops()` unplugs them all for the duration of a bloc
 """
 from . import seams
 from ._allocator import keep_freed_memory
-from .functional import _channels, _norm_fast
+from .functional import _channels, _conv_fast, _norm_fast
 from .parallel import step as _parallel
 
 
@@ -18,6 +18,7 @@ seams.fast.update({
     "train_step": _parallel.train_step,   # chunks of 64 images, one per core at a time (minidl/parallel)
     "forward": _parallel.forward,
     "before_training": _before_training,
+    "conv2d": _conv_fast.choose,  # Winograd for 3x3 stride 1, else im2col; the GPU's kernels + cuBLAS
     "elementwise": _channels.binary_in_layout,  # + - * keep conv2d's channels-last layout
     "batch_norm": (_norm_fast.BatchNorm, _norm_fast.BatchNormEval),  # two passes on contiguous rows; GPU kernels
     "batch_norm_running_stats": _norm_fast.update_running_stats_gpu,  # one GPU kernel

@@ -1,67 +1,19 @@
-"""conv2d (PyTorch's cross-correlation): argument checks, and the choice between two exact algorithms.
+"""conv2d (PyTorch's cross-correlation): the argument checks, then the Function the seam "conv2d" gives.
 
-3x3 stride-1 convs (most of every ResNet) go to Winograd F(4x4, 3x3), which needs 4x fewer
-multiplications and runs on all cores (_conv_winograd.py); everything else goes to im2col + GEMM
-(_conv_im2col.py). Both compute in NHWC and return NCHW-shaped views of NHWC memory (_conv_layout.py).
-On the GPU every conv is im2col (a CUDA kernel) + one cuBLAS GEMM (_conv_gpu.py). Inside
-`minidl.textbook_ops()` every conv runs the plain version instead (textbook/conv.py).
+That is the textbook conv (textbook/conv.py), or on the fast path Winograd, im2col or the GPU's
+(_conv_fast.py, plugged in by minidl/fast.py); inside `minidl.textbook_ops()` always the textbook one.
 """
 import numbers
 
-import numpy as np
-
-from .. import backend
-from ..autograd.function import Function
-from . import _conv_gpu, _conv_im2col, _conv_winograd, textbook
-from ._conv_layout import to_nchw, to_nhwc
+from .. import seams
 from ._util import pair, raw, require_float, require_ndim
 from .textbook.conv import TextbookConv2d
 
 OP = "conv2d"
 
 
-class Conv2dFunction(Function):
-    """conv2d on the fast path; `path` (set by the two subclasses below) is the algorithm's module."""
-    path = None
-
-    @property
-    def name(self):
-        return f"{OP}[{self.path.NAME}]"  # the profiler's row: conv2d[winograd] or conv2d[im2col]
-
-    def forward(self, x, weight, bias, stride, pads, dilation, groups):
-        need_w = self.needs_input_grad[1]  # only the weight gradient needs forward's tiles / columns
-        if self.path is _conv_gpu:
-            y, saved = _conv_gpu.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
-        elif self.path is _conv_winograd:
-            y, saved = _conv_winograd.forward(to_nhwc(x), weight, pads, keep_tiles=need_w)
-        else:
-            y, saved = _conv_im2col.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
-        if bias is not None:
-            y += bias  # NHWC: the bias runs along the contiguous last axis
-        self.has_bias = bias is not None
-        self.save_for_backward(*saved)
-        return to_nchw(y)
-
-    def backward(self, grad):
-        grad_nhwc = to_nhwc(grad)
-        need_x, need_w, need_b = self.needs_input_grad[:3]
-        grad_x = grad_w = None
-        if need_x or need_w:
-            grad_x, grad_w = self.path.backward(grad_nhwc, self.saved, need_x, need_w)
-        grad_b = grad_nhwc.sum(axis=(0, 1, 2)) if self.has_bias and need_b else None
-        return (to_nchw(grad_x) if grad_x is not None else None), grad_w, grad_b
-
-
-class WinogradConv2d(Conv2dFunction):
-    path = _conv_winograd
-
-
-class Im2colConv2d(Conv2dFunction):
-    path = _conv_im2col
-
-
-class GpuConv2d(Conv2dFunction):
-    path = _conv_gpu
+def _textbook(x, w, stride, dilation, groups):
+    return TextbookConv2d
 
 
 def _positive_pair(name, value):
@@ -130,11 +82,5 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if reach[0] > size[0] or reach[1] > size[1]:
         raise ValueError(f"{OP}: kernel {kernel} with dilation {dilation} spans {reach}, larger than the padded "
                          f"input {size} (input {tuple(x.shape)}, padding {padding!r}); the output would be empty")
-    if backend.get_array_module(x) is not np:  # GPU: kernels + cuBLAS, no Winograd
-        fast = GpuConv2d
-    elif _conv_winograd.applicable(w.shape, stride, dilation, groups, x.dtype):
-        fast = WinogradConv2d
-    else:
-        fast = Im2colConv2d
-    function = TextbookConv2d if textbook.active() else fast
+    function = seams.choose("conv2d", _textbook)(x, w, stride, dilation, groups)
     return function.apply(input, weight, bias, stride=stride, pads=pads, dilation=dilation, groups=int(groups))
