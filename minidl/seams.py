@@ -8,6 +8,8 @@ The textbook files hold the plain code and ask this table for a variant only at 
 - "elementwise": the memory layout of + - * (fast: kept channels-last, functional/_channels.py);
 - "batch_norm", "batch_norm_running_stats": the Functions of batch norm (plain: functional/textbook/norm.py;
   fast: functional/_norm_fast.py) and the running-buffer update (fast: one GPU kernel);
+- "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d": the pools (plain: functional/textbook/pool.py; fast:
+  functional/_pool_fast.py);
 - "conv2d": which Function runs a convolution (plain: functional/textbook/conv.py; fast: Winograd, im2col or
   the GPU's, functional/_conv_fast.py).
 
