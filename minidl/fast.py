@@ -6,6 +6,7 @@ lists them). `minidl.textbook_ops()` unplugs them all for the duration of a bloc
 from . import seams
 from ._allocator import keep_freed_memory
 from .functional import _channels, _conv_fast, _norm_fast, _pool_fast
+from .optim import _sgd_fast
 from .parallel import step as _parallel
 
 
@@ -22,6 +23,7 @@ seams.fast.update({
     "max_pool2d": _pool_fast.MaxPool2dFunction.apply,  # whole-array ops over the kernel offsets
     "avg_pool2d": _pool_fast.AvgPool2dFunction.apply,
     "adaptive_avg_pool2d": _pool_fast.adaptive_avg_pool2d,
+    "sgd_update": _sgd_fast.fused_update,  # one GPU kernel per parameter
     "elementwise": _channels.binary_in_layout,  # + - * keep conv2d's channels-last layout
     "batch_norm": (_norm_fast.BatchNorm, _norm_fast.BatchNormEval),  # two passes on contiguous rows; GPU kernels
     "batch_norm_running_stats": _norm_fast.update_running_stats_gpu,  # one GPU kernel

@@ -6,11 +6,12 @@ The update is exactly torch.optim.SGD's, for each parameter p with gradient g:
     g = g + momentum * buf  (Nesterov)  or  g = buf  (classical momentum)
     p = p - lr * g
 """
-import numpy as np
-
-from .. import backend
-from ..kernels import sgd as sgd_kernels
+from .. import seams
 from .optimizer import Optimizer
+
+
+def _not_fused(*args):
+    return False
 
 
 class SGD(Optimizer):
@@ -27,6 +28,7 @@ class SGD(Optimizer):
     def step(self, closure=None):
         """Update every parameter that has a gradient, in place; returns the closure's loss if one is given."""
         loss = self._evaluate(closure)
+        fused_update = seams.choose("sgd_update", _not_fused)  # fast path: one GPU kernel (optim/_sgd_fast.py)
         for group in self.param_groups:
             # Python floats keep float32 arrays float32; NumPy float64 scalars (from a schedule) would promote.
             lr, momentum, dampening = float(group["lr"]), float(group["momentum"]), float(group["dampening"])
@@ -35,10 +37,7 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 state = self.state.setdefault(p, {}) if momentum != 0 else None
-                if state is not None and backend.get_array_module(p.data) is not np and \
-                        sgd_kernels.fusable(p.data, p.grad, state.get("momentum_buffer")):  # GPU: 1 kernel, not 6-7
-                    state["momentum_buffer"] = sgd_kernels.sgd_momentum_step(
-                        p.data, p.grad, state.get("momentum_buffer"), lr, momentum, dampening, weight_decay, nesterov)
+                if fused_update(p, state, lr, momentum, dampening, weight_decay, nesterov):
                     continue
                 d_p = p.grad
                 if weight_decay != 0:
