@@ -60,6 +60,17 @@ def normalize_device(device):
     raise ValueError(f"unknown device '{device}': expected 'cpu' or 'cuda'")
 
 
+def current_gpu():
+    """The id of the calling thread's current GPU (a new thread starts on GPU 0, whatever its starter uses)."""
+    return cp.cuda.Device().id
+
+
+def to_gpu(array, gpu):
+    """A CuPy copy of the host array `array` on GPU `gpu` (an id, e.g. another thread's `current_gpu()`)."""
+    with cp.cuda.Device(gpu):
+        return cp.asarray(array)
+
+
 def device_key(xp):
     """'numpy', or 'cupy:<id>' of the current GPU: the key of caches holding arrays of one device."""
     return "numpy" if xp is np else f"cupy:{cp.cuda.Device().id}"

@@ -5,6 +5,7 @@ lists them). `minidl.textbook_ops()` unplugs them all for the duration of a bloc
 """
 from . import seams
 from ._allocator import keep_freed_memory
+from .data import gpu_copy
 from .functional import _channels, _conv_fast, _norm_fast, _pool_fast
 from .optim import _sgd_fast
 from .parallel import step as _parallel
@@ -24,6 +25,7 @@ seams.fast.update({
     "avg_pool2d": _pool_fast.AvgPool2dFunction.apply,
     "adaptive_avg_pool2d": _pool_fast.adaptive_avg_pool2d,
     "sgd_update": _sgd_fast.fused_update,  # one GPU kernel per parameter
+    "batch_to_gpu": gpu_copy.to_gpu,  # pinned memory, a copy stream per loader thread
     "elementwise": _channels.binary_in_layout,  # + - * keep conv2d's channels-last layout
     "batch_norm": (_norm_fast.BatchNorm, _norm_fast.BatchNormEval),  # two passes on contiguous rows; GPU kernels
     "batch_norm_running_stats": _norm_fast.update_running_stats_gpu,  # one GPU kernel

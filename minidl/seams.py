@@ -11,6 +11,8 @@ The textbook files hold the plain code and ask this table for a variant only at 
 - "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d": the pools (plain: functional/textbook/pool.py; fast:
   functional/_pool_fast.py);
 - "sgd_update": SGD's momentum update (fast: one GPU kernel, optim/_sgd_fast.py);
+- "batch_to_gpu": how the loader copies a batch to the GPU (plain: `backend.to_gpu`; fast: pinned memory on
+  a stream of its own, data/gpu_copy.py);
 - "conv2d": which Function runs a convolution (plain: functional/textbook/conv.py; fast: Winograd, im2col or
   the GPU's, functional/_conv_fast.py).
 

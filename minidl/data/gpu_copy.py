@@ -7,7 +7,8 @@ waits for its copy to finish before handing the batch over, so the training thre
 that is still being written.
 
 CUDA's current device belongs to a thread, and a new thread starts on GPU 0: a loader thread must copy to
-the device its consumer uses, which `current_device()` reads in the consumer's thread and `to_gpu` is given.
+the device its consumer uses, which `backend.current_gpu()` reads in the consumer's thread and `to_gpu` is given.
+minidl/fast.py plugs `to_gpu` into the seam "batch_to_gpu" (plain: `backend.to_gpu`).
 """
 import threading
 
@@ -16,11 +17,6 @@ import numpy as np
 from .. import backend
 
 _local = threading.local()  # per loader thread: one copy stream per device, one pinned buffer
-
-
-def current_device():
-    """The id of the calling thread's current GPU (what a loader thread's `to_gpu` must be given)."""
-    return backend.cp.cuda.Device().id
 
 
 def to_gpu(array, device=None):

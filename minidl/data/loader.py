@@ -11,11 +11,10 @@ import time
 
 import numpy as np
 
-from .. import backend
+from .. import backend, seams
 from ..autograd import Tensor
 from .augment import random_crop_flip
 from .dataset import TensorDataset
-from .gpu_copy import current_device, to_gpu
 
 
 class DataLoader:
@@ -64,7 +63,7 @@ class DataLoader:
         order = np.random.default_rng(order_seed).permutation(n) if self.shuffle else np.arange(n)
         augment_rng = np.random.default_rng(augment_seed) if self.augment else None
         # The worker thread starts on GPU 0, as every new CUDA thread does: it is told the consumer's GPU.
-        gpu = current_device() if self.device == "cuda" else None
+        gpu = backend.current_gpu() if self.device == "cuda" else None
         batches = _batches(self.dataset, order, self.batch_size, len(self), augment_rng, self.device, gpu)
         return self._timed(batches) if self.prefetch == 0 else self._prefetched(batches)
 
@@ -111,7 +110,8 @@ def _batches(dataset, order, batch_size, count, augment_rng, device, gpu=None):
             y = np.asarray([getattr(label, "data", label) for _, label in items], dtype=np.int64)
             if augment_rng is not None:
                 x = random_crop_flip(x, augment_rng)
-        if device == "cuda":
+        if device == "cuda":  # fast path: through pinned memory on a stream of its own (data/gpu_copy.py)
+            to_gpu = seams.choose("batch_to_gpu", backend.to_gpu)
             yield Tensor(to_gpu(x, gpu)), Tensor(to_gpu(np.asarray(y), gpu))
         else:
             yield Tensor(x), Tensor(np.asarray(y))

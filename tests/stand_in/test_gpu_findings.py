@@ -78,22 +78,25 @@ def test_a_loader_thread_copies_batches_to_the_consumers_gpu(stand_in):
 import json
 import threading
 import cupy
+from minidl import backend
 from minidl.data import gpu_copy
 cupy.cuda.Device(1).use()  # the program works on GPU 1
-device = gpu_copy.current_device()
+device = backend.current_gpu()
 batch = np.arange(6, dtype=np.float32).reshape(2, 3)
 copies = {}
 def load():  # a new thread starts on GPU 0, as in CUDA
     copies["given"] = gpu_copy.to_gpu(batch, device)
     copies["default"] = gpu_copy.to_gpu(batch)
+    copies["plain"] = backend.to_gpu(batch, device)  # the textbook path's copy
 worker = threading.Thread(target=load)
 worker.start()
 worker.join()
 print(json.dumps(dict(device=device, given=copies["given"].device.id, default=copies["default"].device.id,
+                      plain=copies["plain"].device.id,
                       values=copies["given"].get().tolist(), sum=float((copies["given"] * 2).sum()))))
 """, devices=2)
     assert result["device"] == 1
-    assert result["given"] == 1 and result["values"] == [[0, 1, 2], [3, 4, 5]] and result["sum"] == 30
+    assert result["given"] == result["plain"] == 1 and result["values"] == [[0, 1, 2], [3, 4, 5]] and result["sum"] == 30
     assert result["default"] == 0  # what to_gpu without a device gives in such a thread: why the loader passes it
 
 
