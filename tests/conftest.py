@@ -6,16 +6,21 @@ tests/fake_cupy as `cupy`: device="cuda" then works without a GPU and GPU-marked
 import os
 import sys
 
+TESTS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(TESTS, "emulation"))  # cuda_emulation: minidl's CUDA kernels run on the CPU
 FAKE_CUPY = "--fake-cupy" in sys.argv or os.environ.get("MINIDL_FAKE_CUPY") == "1"
 if FAKE_CUPY:  # before minidl is imported, so that its `import cupy` finds the stand-in
     if "minidl" in sys.modules:
         raise RuntimeError("--fake-cupy: minidl was imported before the stand-in could be installed")
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_cupy"))
+    sys.path.insert(0, os.path.join(TESTS, "fake_cupy"))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import minidl  # noqa: E402
+from cuda_emulation import EmulatedModule  # noqa: E402
+
+minidl.kernels.emulator = EmulatedModule  # the kernels given NumPy arrays run on the CPU (tests/kernels)
 
 
 def pytest_addoption(parser):

@@ -3,8 +3,9 @@
 Sources are plain CUDA C in `real` (float or double) with THREADS threads per block, both set by the
 options of `compile_options` when CuPy (NVRTC) compiles them, at first use, once per family, dtype and device.
 The launch code uses only cupy.RawModule, get_function, cupy.empty/zeros/empty_like/matmul and the ndarray
-API, so the same wrappers also run on NumPy arrays: there the CUDA C is compiled as C++ and run on the CPU
-(emulation.py), which is how the tests check every kernel against the NumPy path without a GPU.
+API, so the same wrappers also run on NumPy arrays once the tests install their CPU emulation as `emulator`
+(tests/emulation/cuda_emulation.py: the CUDA C compiled as C++), which is how they check every kernel against
+the NumPy path without a GPU.
 
 A kernel reads its pointer arguments as the one `real` it was compiled for: CuPy passes bare pointers, so a
 float64 array given where a float is expected would be read as garbage. Every wrapper therefore casts its
@@ -21,6 +22,7 @@ THREADS = 256  # threads per block, in every kernel (a power of two: the block r
 REAL = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 INT_LIMIT = 2 ** 31  # the kernels index with 32-bit ints
 _functions = {}
+emulator = None  # a cupy.RawModule stand-in that runs the kernels on NumPy arrays; only the tests install one
 
 
 def compile_options(dtype):
@@ -43,7 +45,10 @@ def function(family, name, like):
         if like.dtype not in REAL:
             raise TypeError(f"{family}.{name}: kernels run on float32 or float64 arrays, got {like.dtype}")
         if xp is np:
-            kernel = _emulated()(code=source(family), options=compile_options(like.dtype)).get_function(name)
+            if emulator is None:
+                raise TypeError(f"{family}.{name}: minidl's CUDA kernels run on CuPy arrays, got a NumPy array (only "
+                                "the tests run them on the CPU, through tests/emulation/cuda_emulation.py)")
+            kernel = emulator(code=source(family), options=compile_options(like.dtype)).get_function(name)
         else:
             kernel = _compiled(xp, family, name, like.dtype)
         _functions[key] = kernel
@@ -59,11 +64,6 @@ def _compiled(cp, family, name, dtype):
                            "or another CUDA library is missing, install CuPy with its CUDA libraries: pip install "
                            "'minidl[gpu]' for a CUDA 12 driver or 'minidl[gpu-cuda13]' for CUDA 13 (one of the two)"
                            ) from error
-
-
-def _emulated():
-    from .emulation import EmulatedModule  # NumPy arrays: the kernel runs on the CPU (tests)
-    return EmulatedModule
 
 
 def launch(kernel, count, args):

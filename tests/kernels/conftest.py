@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from minidl import backend
-from minidl.kernels import emulation
+import cuda_emulation as emulation
 
 
 class Target:

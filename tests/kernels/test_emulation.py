@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minidl.kernels import emulation
+import cuda_emulation as emulation
 
 pytestmark = pytest.mark.skipif(emulation.compiler() is None,
                                 reason="g++ is not on PATH, so CUDA kernels cannot be emulated on the CPU")
@@ -101,3 +101,15 @@ extern "C" __global__ void b(real* x) { x[threadIdx.x] = twice(1); }
 """
     reaching = emulation._with_barriers(code)
     assert {"a", "outer", "wait"} <= reaching and not {"b", "twice"} & reaching
+
+
+def test_without_the_tests_emulator_a_kernel_refuses_numpy_arrays(monkeypatch):
+    """The emulation is test code: the package alone runs its kernels on CuPy arrays only, and says so."""
+    import numpy as np
+    import pytest
+
+    from minidl import kernels
+    monkeypatch.setattr(kernels, "emulator", None)
+    monkeypatch.setattr(kernels, "_functions", {})
+    with pytest.raises(TypeError, match=r"elementwise\.add_relu: .*CuPy arrays, got a NumPy array"):
+        kernels.function("elementwise", "add_relu", np.zeros(3, np.float32))

@@ -7,7 +7,7 @@ import minidl
 from minidl import functional as F
 from minidl.analysis import gradcheck
 from minidl.functional.fused import AddReLU, HighwayCombine
-from minidl.kernels import emulation
+import cuda_emulation as emulation
 
 needs_gxx = pytest.mark.skipif(emulation.compiler() is None,
                                reason="g++ is not on PATH, so the fused kernels cannot be emulated on the CPU")

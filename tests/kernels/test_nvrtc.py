@@ -15,7 +15,7 @@ import pytest
 
 import minidl.kernels
 from minidl.kernels import compile_options, source
-from minidl.kernels.emulation import KERNEL
+from cuda_emulation import KERNEL
 
 FAMILIES = sorted(p.stem for p in Path(minidl.kernels.__file__).parent.glob("*.cu"))
 CUPY_OPTIONS = {"sm_90": ("-ftz=true", "-arch=sm_90", "--device-as-default-execution-space"),

@@ -9,7 +9,7 @@ import pytest
 
 import minidl.kernels
 from minidl.kernels import compile_options
-from minidl.kernels.emulation import KERNEL
+from cuda_emulation import KERNEL
 
 SOURCES = sorted(Path(minidl.kernels.__file__).parent.glob("*.cu"))
 # Kernels the emulation tests check against the NumPy path (test_kernels.py); a new kernel must join them.

@@ -10,7 +10,8 @@ from minidl.functional import _conv_im2col
 from minidl.functional._channels import ChannelView
 from minidl.functional._norm_fast import batch_norm_backward, batch_statistics
 from minidl.functional.norm import update_running_stats
-from minidl.kernels import batch_norm, elementwise, emulation, im2col, pool, sgd
+import cuda_emulation as emulation
+from minidl.kernels import batch_norm, elementwise, im2col, pool, sgd
 
 needs_gxx = pytest.mark.skipif(emulation.compiler() is None,
                                reason="g++ is not on PATH, so the kernels cannot be emulated on the CPU")

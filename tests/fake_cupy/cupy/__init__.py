@@ -8,6 +8,9 @@ CuPy release minidl supports (13.0 to 14.x) has are offered (NAMES.txt): a funct
 here too. Put this folder first on sys.path (the test option --fake-cupy or MINIDL_FAKE_CUPY=1 does) to make
 `import cupy` find it.
 """
+import os
+import sys
+
 import numpy
 
 from . import cuda, lib, random  # noqa: F401  (submodules, as in CuPy)
@@ -71,7 +74,10 @@ def matmul(a, b, out=None, **kwargs):
 
 def RawModule(*args, **kwargs):
     """minidl's kernels run on the CPU through the kernel emulation, with device arrays passed as NumPy arrays."""
-    from minidl.kernels.emulation import EmulatedModule
+    emulation = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "emulation"))
+    if emulation not in sys.path:  # a stand-in subprocess has only tests/fake_cupy on its path
+        sys.path.append(emulation)
+    from cuda_emulation import EmulatedModule
     return _CountingModule(EmulatedModule(*args, **kwargs))
 
 
