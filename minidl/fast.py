@@ -21,12 +21,12 @@ seams.fast.update({
     "forward": _parallel.forward,
     "before_training": _before_training,
     "conv2d": _conv_fast.choose,  # Winograd for 3x3 stride 1, else im2col; the GPU's kernels + cuBLAS
-    "max_pool2d": _pool_fast.MaxPool2dFunction.apply,  # whole-array ops over the kernel offsets
-    "avg_pool2d": _pool_fast.AvgPool2dFunction.apply,
+    "max_pool2d": _pool_fast.FastMaxPool2d.apply,  # whole-array ops over the kernel offsets
+    "avg_pool2d": _pool_fast.FastAvgPool2d.apply,
     "adaptive_avg_pool2d": _pool_fast.adaptive_avg_pool2d,
     "sgd_update": _sgd_fast.fused_update,  # one GPU kernel per parameter
     "batch_to_gpu": gpu_copy.to_gpu,  # pinned memory, a copy stream per loader thread
     "elementwise": _channels.binary_in_layout,  # + - * keep conv2d's channels-last layout
-    "batch_norm": (_norm_fast.BatchNorm, _norm_fast.BatchNormEval),  # two passes on contiguous rows; GPU kernels
+    "batch_norm": (_norm_fast.FastBatchNorm, _norm_fast.FastBatchNormEval),  # two passes on contiguous rows; GPU kernels
     "batch_norm_running_stats": _norm_fast.update_running_stats_gpu,  # one GPU kernel
 })

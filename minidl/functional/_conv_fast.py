@@ -16,7 +16,7 @@ from ._conv_layout import to_nchw, to_nhwc
 OP = "conv2d"
 
 
-class Conv2dFunction(Function):
+class FastConv2d(Function):
     """conv2d on the fast path; `path` (set by each subclass below) is the algorithm's module."""
     path = None
 
@@ -48,15 +48,15 @@ class Conv2dFunction(Function):
         return (to_nchw(grad_x) if grad_x is not None else None), grad_w, grad_b
 
 
-class WinogradConv2d(Conv2dFunction):
+class WinogradConv2d(FastConv2d):
     path = _conv_winograd
 
 
-class Im2colConv2d(Conv2dFunction):
+class Im2colConv2d(FastConv2d):
     path = _conv_im2col
 
 
-class GpuConv2d(Conv2dFunction):
+class GpuConv2d(FastConv2d):
     path = _conv_gpu
 
 

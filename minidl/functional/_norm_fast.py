@@ -48,7 +48,7 @@ def batch_norm_backward(view, g, centred, inv_std, scale, need_x, out=None):
     return g_x, g_centred * inv_std, g_bias
 
 
-class BatchNorm(Function):
+class FastBatchNorm(Function):
     """Training mode: normalise with the batch mean and biased variance of each channel."""
 
     def forward(self, x, weight, bias, eps, stats):
@@ -86,7 +86,7 @@ class BatchNorm(Function):
         return (g_x, g_weight if self.has_weight else None, g_bias if self.has_bias else None, None, None)
 
 
-class BatchNormEval(Function):
+class FastBatchNormEval(Function):
     """Evaluation mode: the running statistics are constants, so y = x * scale + shift per channel and
     dx = g * scale, with scale = w / sqrt(var + eps) and shift = b - mean * scale."""
 

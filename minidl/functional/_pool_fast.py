@@ -55,7 +55,7 @@ def _crop(padded, padding, shape):
     return padded[:, :, ph:ph + shape[2], pw:pw + shape[3]]
 
 
-class MaxPool2dFunction(Function):
+class FastMaxPool2d(Function):
     def forward(self, x, kernel, stride, padding, out):
         xp = backend.get_array_module(x)
         self.geometry = (x.shape, kernel, stride, padding, out, is_channels_last(x))
@@ -94,7 +94,7 @@ class MaxPool2dFunction(Function):
         return _crop(gpad, padding, shape), None, None, None, None
 
 
-class AvgPool2dFunction(Function):
+class FastAvgPool2d(Function):
     def forward(self, x, kernel, stride, padding, out, count_include_pad):
         xp = backend.get_array_module(x)
         xpad = _padded(x, padding, 0)
@@ -125,7 +125,7 @@ class AvgPool2dFunction(Function):
         return _crop(gpad, padding, shape), None, None, None, None, None
 
 
-class GlobalAvgPool2d(Function):
+class FastGlobalAvgPool2d(Function):
     """adaptive_avg_pool2d(x, 1): a plain mean over H and W; its gradient spreads evenly over the image."""
 
     def forward(self, x):
@@ -139,7 +139,7 @@ class GlobalAvgPool2d(Function):
         return (out,)
 
 
-class AdaptiveAvgPool2dFunction(Function):
+class FastAdaptiveAvgPool2d(Function):
     """y = P_h x P_w^T with averaging matrices: row i of P_h is 1/len over rows [floor(iH/oh), ceil((i+1)H/oh))."""
 
     def forward(self, x, rows, cols):
@@ -168,9 +168,9 @@ def _averaging_matrix(xp, size, out, dtype):
 def adaptive_avg_pool2d(input, size):
     """adaptive_avg_pool2d to the checked (oh, ow): a plain mean for (1, 1), else two averaging matrices."""
     if size == (1, 1):
-        return GlobalAvgPool2d.apply(input)
+        return FastGlobalAvgPool2d.apply(input)
     x = raw(input)
     xp = backend.get_array_module(x)
     rows = _averaging_matrix(xp, x.shape[2], size[0], x.dtype)
     cols = _averaging_matrix(xp, x.shape[3], size[1], x.dtype)
-    return AdaptiveAvgPool2dFunction.apply(input, rows, cols)
+    return FastAdaptiveAvgPool2d.apply(input, rows, cols)
