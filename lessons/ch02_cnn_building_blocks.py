@@ -56,7 +56,7 @@ def on_both_paths(fn, arrays, g):
 
 
 def add_check(lesson, checks, name, fn, arrays, g, forward_by_definition, grads_by_hand):
-    """One row of the summary: the definition, the hand formula and the fast ops, each against the reference op."""
+    """One row of the summary: the definition, the hand formula and the fast ops, each against the textbook op."""
     out, grads, fast_error = on_both_paths(fn, arrays, g)
     checks.append([name, np.abs(forward_by_definition - out).max(),
                    max(np.abs(mine - ref).max() for mine, ref in zip(grads_by_hand, grads)), fast_error,
@@ -194,7 +194,7 @@ def summary(lesson, checks):
     """The table of sections 1-4."""
     lesson.table(["piece", "definition", "hand gradient", "fast ops", "gradcheck |analytic - numeric|"],
                  [[r[0]] + [f"{v:.1e}" for v in r[1:]] for r in checks],
-                 title="Max |difference| from the package's reference op (float64) of: the loop over the definition, "
+                 title="Max |difference| from the package's textbook op (float64) of: the loop over the definition, "
                        "the hand-derived gradients, the fast ops (forward and backward); then the float64 gradient "
                        "check:")
     worst = max(max(r[1:]) for r in checks)

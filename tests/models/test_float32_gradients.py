@@ -6,7 +6,7 @@ or scratch-buffer bug would show here as a difference far above rounding.
 What the comparison must not count: ReLU's derivative jumps at 0. A pre-activation within float32 rounding of
 0 can land on the other side, and that pixel's gradient then passes in one run and is blocked in the other; batch
 norm's backward spreads the difference over the channel. In resnet20 on 32x32 inputs one such pixel moves
-parameter gradients by up to 10% at batch 2, with any conv (Winograd, im2col or the reference ops: Winograd's
+parameter gradients by up to 10% at batch 2, with any conv (Winograd, im2col or the textbook ops: Winograd's
 larger float32 rounding only makes it likelier). Each run's gradient is still exact for its own forward pass, so
 the float32 run replays the float64 run's ReLU masks; what is left is rounding.
 """
