@@ -27,6 +27,6 @@ seams.fast.update({
     "sgd_update": _sgd_fast.fused_update,  # one GPU kernel per parameter
     "batch_to_gpu": gpu_copy.to_gpu,  # pinned memory, a copy stream per loader thread
     "elementwise": _channels.binary_in_layout,  # + - * keep conv2d's channels-last layout
-    "batch_norm": (_norm_fast.FastBatchNorm, _norm_fast.FastBatchNormEval),  # two passes on contiguous rows; GPU kernels
+    "batch_norm": (_norm_fast.FastBatchNorm, _norm_fast.FastBatchNormEval),  # two passes on rows; GPU kernels
     "batch_norm_running_stats": _norm_fast.update_running_stats_gpu,  # one GPU kernel
 })

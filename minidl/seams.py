@@ -17,7 +17,7 @@ The textbook files hold the plain code and ask this table for a variant only at 
   the GPU's, functional/_conv_fast.py).
 
 minidl/fast.py fills the table, once, when minidl is imported. Inside `textbook_ops()` every seam gives the
-plain version (and so do the ops' own switches, see functional/textbook/). This file imports nothing.
+plain version. This file imports nothing.
 """
 import contextlib
 import threading
