@@ -53,7 +53,7 @@ def main():
 
     step()  # warm: caches, lazy imports
     report("default path", files_run(step))
-    switch = getattr(minidl, "textbook_ops", None) or getattr(minidl, "textbook_ops")
+    switch = getattr(minidl, "textbook_ops", None) or getattr(minidl, "reference_ops")  # its name before 0.2
     with switch():
         step()
         report(f"{switch.__name__}() path", files_run(step))
