@@ -17,18 +17,18 @@ OP = "conv2d"
 
 
 class FastConv2d(Function):
-    """conv2d on the fast path; `path` (set by each subclass below) is the algorithm's module."""
-    path = None
+    """conv2d on the fast path; `algorithm` (set by each subclass below) is the module that computes it."""
+    algorithm = None
 
     @property
     def name(self):
-        return f"{OP}[{self.path.NAME}]"  # the profiler's row: conv2d[winograd] or conv2d[im2col]
+        return f"{OP}[{self.algorithm.NAME}]"  # the profiler's row: conv2d[winograd] or conv2d[im2col]
 
     def forward(self, x, weight, bias, stride, pads, dilation, groups):
         need_w = self.needs_input_grad[1]  # only the weight gradient needs forward's tiles / columns
-        if self.path is _conv_gpu:
+        if self.algorithm is _conv_gpu:
             y, saved = _conv_gpu.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
-        elif self.path is _conv_winograd:
+        elif self.algorithm is _conv_winograd:
             y, saved = _conv_winograd.forward(to_nhwc(x), weight, pads, keep_tiles=need_w)
         else:
             y, saved = _conv_im2col.forward(to_nhwc(x), weight, stride, pads, dilation, groups, keep_input=need_w)
@@ -43,21 +43,21 @@ class FastConv2d(Function):
         need_x, need_w, need_b = self.needs_input_grad[:3]
         grad_x = grad_w = None
         if need_x or need_w:
-            grad_x, grad_w = self.path.backward(grad_nhwc, self.saved, need_x, need_w)
+            grad_x, grad_w = self.algorithm.backward(grad_nhwc, self.saved, need_x, need_w)
         grad_b = grad_nhwc.sum(axis=(0, 1, 2)) if self.has_bias and need_b else None
         return (to_nchw(grad_x) if grad_x is not None else None), grad_w, grad_b
 
 
 class WinogradConv2d(FastConv2d):
-    path = _conv_winograd
+    algorithm = _conv_winograd
 
 
 class Im2colConv2d(FastConv2d):
-    path = _conv_im2col
+    algorithm = _conv_im2col
 
 
 class GpuConv2d(FastConv2d):
-    path = _conv_gpu
+    algorithm = _conv_gpu
 
 
 def choose(x, w, stride, dilation, groups):
