@@ -91,7 +91,7 @@ def append_section(section, text):
         following = old.find("\n## ", start)
         end = len(old) if following < 0 else following
         new = old[:end].rstrip("\n") + f"\n\n{text.strip()}\n" + old[end:]
-    temporary = f"{RESULTS}.{os.getpid()}.tmp"
-    with open(temporary, "w") as f:
+    import_minidl()
+    from minidl._atomic import atomic_open  # the one atomic writer
+    with atomic_open(RESULTS, "w") as f:
         f.write(new)
-    os.replace(temporary, RESULTS)

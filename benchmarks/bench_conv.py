@@ -23,14 +23,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minidl  # noqa: E402
 from minidl import functional as F  # noqa: E402
 from minidl.functional._conv_threads import thread_count as conv_threads  # noqa: E402
-from _bench_common import cpu_model  # noqa: E402  (benchmarks/ is on sys.path when this script runs)
+from _bench_common import append_section, cpu_model  # noqa: E402  (benchmarks/ is on sys.path when this script runs)
 
 try:
     import torch
 except ImportError:
     torch = None
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
 SECTION = "## conv2d"
 # (label, channels in, channels out, image side, stride): the three stages of ResNet-20, then a stage entry.
 SHAPES = [("16ch @ 32x32", 16, 16, 32, 1), ("32ch @ 16x16", 32, 32, 16, 1), ("64ch @ 8x8", 64, 64, 8, 1),
@@ -146,18 +145,7 @@ def table(rows, peak):
 
 def append_results(text):
     """Insert `text` at the end of the conv2d section of RESULTS.md (created if missing), atomically."""
-    old = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
-    if SECTION not in old.split("\n"):
-        new = old.rstrip("\n") + f"\n\n{SECTION}\n\n{text}\n"
-    else:
-        start = old.index("\n" + SECTION + "\n") + len(SECTION) + 1
-        following = old.find("\n## ", start)
-        end = len(old) if following < 0 else following
-        new = old[:end].rstrip("\n") + f"\n\n{text}\n" + old[end:]
-    temporary = RESULTS + ".tmp"
-    with open(temporary, "w") as f:
-        f.write(new)
-    os.replace(temporary, RESULTS)
+    append_section(SECTION, text)
 
 
 def main():

@@ -9,10 +9,11 @@ copy is up to date (exit status 1 if not).
 import argparse
 import hashlib
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from minidl._atomic import atomic_open  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = ROOT / "tools" / "tableaux" / "butcher.json"
@@ -56,10 +57,8 @@ def _entry(key, entry):
 
 
 def write_atomically(path, text):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
+    with atomic_open(path, "w") as f:  # minidl's one atomic writer
         f.write(text)
-    os.replace(tmp, path)
 
 
 def main():
