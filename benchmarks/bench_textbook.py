@@ -3,8 +3,9 @@
     python benchmarks/bench_textbook.py                      # resnet20, batch 32
     python benchmarks/bench_textbook.py --models resnet20 resnet56 --batch 64
 
-`with minidl.textbook_ops():` runs every conv, batch norm, pool and cat on its plain version
-(minidl/functional/textbook); everything else (ReLU, +, the loss, the optimizer) is the same code. Both
+`with minidl.textbook_ops():` empties every seam of minidl/seams.py: conv, batch norm and the pools run on their
+plain versions (minidl/functional/textbook), `+ - *` keep NumPy's layouts and the batch is one chunk; everything
+else (ReLU, the loss, the optimizer on the CPU) is the same code. Both
 are timed in alternating blocks after a warm-up step (bench_step.time_blocks); the table gives medians.
 """
 import argparse
