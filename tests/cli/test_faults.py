@@ -48,11 +48,18 @@ sys.exit(main(sys.argv[3:]))
 """
 
 
+def _as_in_a_terminal():
+    """Let SIGINT interrupt the child as Ctrl-C does in a terminal: a shell starts background jobs (CI may run the
+    suite as one) with SIGINT ignored, children inherit that, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _train(data, *extra, fault=None):
     argv = ["train", "resnet20", "--epochs", "2", "--batch-size", "40", "--no-progress", "--data", str(data),
             *map(str, extra)]
     command = [sys.executable, "-c", FAULTY_RUN, *map(str, fault)] if fault else [sys.executable, "-m", "minidl"]
-    return subprocess.run(command + argv, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run(command + argv, capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          preexec_fn=_as_in_a_terminal)
 
 
 def _parts(folder):
