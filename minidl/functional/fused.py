@@ -1,4 +1,5 @@
-"""Fused elementwise chains: relu(a + b) (a residual unit's output) and t * h + (1 - t) * c (a highway unit's).
+"""Fused elementwise chains: relu(a + b) (a residual unit's output) and t * h + (1 - t) * c (a highway unit's),
+for code that wants them fused; the zoo's models write the formulas out, as the book does.
 
 On the GPU each is one kernel forward and one backward (minidl/kernels/elementwise.cu) where the array
 ops launch two to four. On the CPU, and whenever the operands differ in shape or memory layout, they are

@@ -37,7 +37,7 @@ class BottleneckBlock(nn.Module):
         self.shortcut = make_shortcut(shortcut, in_channels, width * EXPANSION, stride)
 
     def forward(self, x):
-        return F.add_relu(self.branch(x), self.shortcut(x))
+        return F.relu(self.branch(x) + self.shortcut(x))
 
 
 def resnet_bottleneck(depth, num_classes=10, shortcut="B"):

@@ -44,7 +44,7 @@ class HighwayUnit(nn.Module):
     def forward(self, x):
         t = F.sigmoid(self.gate(x))
         h = F.relu(self.transform(x))  # H(x): the plain unit ReLU(BN(conv(ReLU(BN(conv(x))))))
-        return F.highway_combine(t, h, self.carry(x))  # t * h + (1 - t) * C(x), one kernel on the GPU
+        return t * h + (1 - t) * self.carry(x)
 
 
 def highway(depth, num_classes=10, gate_bias=None, gate_kernel_size=1):
