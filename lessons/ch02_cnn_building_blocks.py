@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 import _lesson
+import _verdicts
 import minidl
 from minidl import functional as F
 from minidl import nn
@@ -257,7 +258,8 @@ def train_small_cnn(lesson):
     lesson.verdicts.effect("a CNN built from these pieces learns (test accuracy above chance)",
                            "test accuracy (Wilson interval over the test images); claim: above 0.1",
                            proportion_interval(correct, len(y_test)), f"1 seed, {epochs} epochs on "
-                           f"{len(x_train):,} images, {len(y_test):,} test images", above=0.1)
+                           f"{len(x_train):,} images, {len(y_test):,} test images", above=0.1,
+                           scale=_verdicts.scale(x_train.shape[-1], len(x_train), epochs, 1))
     if lesson.mode == "quick":
         lesson.say("(quick mode: 512 images and two epochs show that the pipeline runs, not how well the CNN can "
                    "learn.)")

@@ -105,7 +105,7 @@ def gradient_verdict(lesson, flows):
     row = lesson.verdicts.effect("gradient norms at init grow toward the input in plain BN nets, stay flat with "
                                  "shortcuts", "log10(|dL/dW| first conv / last conv), plain56 - resnet56, paired by "
                                  "seed; claim: above 1 (10x)", gap, f"{seeds} seed(s) x one batch of {batch_size} at "
-                                 "initialisation", above=1.0)
+                                 "initialisation", above=1.0, scale=_verdicts.scale(32, batch_size, 0, seeds))
     lesson.say(f"plain56 spans 10^{np.mean(plain):.2f} from the last conv to the first, resnet56 10^{np.mean(residual):.2f}"
                f"; difference {gap.value:.2f} decades" + (f", 95% interval [{gap.low:.2f}, {gap.high:.2f}]"
                                                            if gap.low is not None else "")

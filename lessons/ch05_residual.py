@@ -16,6 +16,7 @@ hours on a CPU; not run).
 import numpy as np
 
 import _lesson
+import _verdicts
 import minidl
 from minidl import analysis, nn
 from minidl.models import BasicBlock, create
@@ -81,10 +82,12 @@ def gradient_norms(lesson, batch):
     toward_input = analysis.mean_interval(np.log10(convs["plain"][:, 0] / convs["plain"][:, -1]))
     flatter = analysis.paired_interval(spread["plain"], spread["resnet"])
     budget = f"{seeds} seeds, one batch of {len(y)} images at {x.shape[-1]} px"
+    scale = _verdicts.scale(x.shape[-1], len(y), 0, seeds)  # at initialisation: no training
     lesson.verdicts.effect("init: plain BN gradients grow toward the input",
-                           f"log10(|dL/dW| conv 1 / last conv), plain{depth}", toward_input, budget)
+                           f"log10(|dL/dW| conv 1 / last conv), plain{depth}", toward_input, budget, scale=scale)
     lesson.verdicts.effect("init: gradient norms flatter with shortcuts",
-                           f"log10(max/min |dL/dW| over convs), plain{depth} - resnet{depth}, paired", flatter, budget)
+                           f"log10(max/min |dL/dW| over convs), plain{depth} - resnet{depth}, paired", flatter, budget,
+                           scale=scale)
     lesson.say(f"Measured seed by seed: the per-layer weight-gradient norms span a factor "
                f"{10 ** spread['plain'].mean():.4g} in plain{depth} and {10 ** spread['resnet'].mean():.3g} in "
                f"resnet{depth} (geometric means over seeds); plain - resnet in log10: {flatter.value:.2f}, 95% "
@@ -218,7 +221,7 @@ def lesion(lesson, data):
     lesson.verdicts.effect("lesion: one missing block hurts plain nets more",
                            "mean acc. drop from one lesion, plain - resnet (points), paired", gap,
                            f"{seeds} seeds x {depth}-layer nets x {epochs} epochs, {len(y)} images at "
-                           f"{x.shape[-1]} px, {len(yt)} test images")
+                           f"{x.shape[-1]} px, {len(yt)} test images", scale=_verdicts.scale(x.shape[-1], len(y), epochs, seeds))
     lesson.say(f"Mean drop from one lesion: plain {100 * drops['plain'].mean():.1f} points (intact "
                f"{100 * base['plain'].mean():.1f}%), resnet {100 * drops['resnet'].mean():.1f} points (intact "
                f"{100 * base['resnet'].mean():.1f}%); plain - resnet {gap.value:.1f} points, 95% interval "

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 import _lesson
+import _verdicts
 import minidl
 from minidl.analysis import proportion_interval
 from minidl.data import CLASSES, MEAN, STD
@@ -41,7 +42,7 @@ def train(lesson):
         path = os.path.join(lesson.out, "training_curves.png")
         history.plot(path, title=f"{name} on {len(y):,} CIFAR-10 images")
         print(f"figure: {path}")
-    return model, xt, yt, f"{name}, {epochs} epoch(s) on {len(y):,} images"
+    return model, xt, yt, f"{name}, {epochs} epoch(s) on {len(y):,} images", _verdicts.scale(32, len(y), epochs, 1)
 
 
 def predict(model, x, batch_size=500):
@@ -54,7 +55,7 @@ def predict(model, x, batch_size=500):
     return np.concatenate(out)
 
 
-def confusion(lesson, probs, yt, budget):
+def confusion(lesson, probs, yt, budget, scale):
     predicted = probs.argmax(1)
     matrix = np.zeros((10, 10), dtype=np.int64)
     np.add.at(matrix, (yt, predicted), 1)
@@ -81,7 +82,7 @@ def confusion(lesson, probs, yt, budget):
     lesson.verdicts.effect("the capstone network learns CIFAR-10 (test accuracy above chance)",
                            "test accuracy (Wilson interval over the test images); claim: above 0.1",
                            proportion_interval(int(np.trace(matrix)), len(yt)),
-                           f"1 seed, {budget}, {len(yt):,} test images", above=0.1)
+                           f"1 seed, {budget}, {len(yt):,} test images", above=0.1, scale=scale)
     plt = lesson.pyplot()
     if plt:
         fig, ax = plt.subplots(figsize=(7.2, 6.2))
@@ -124,9 +125,9 @@ def misclassified(lesson, probs, xt, yt, count=24):
 
 def main():
     lesson = _lesson.Lesson(9, "Capstone: train the best model and inspect its mistakes")
-    model, xt, yt, budget = train(lesson)
+    model, xt, yt, budget, scale = train(lesson)
     probs = predict(model, xt)
-    confusion(lesson, probs, yt, budget)
+    confusion(lesson, probs, yt, budget, scale)
     misclassified(lesson, probs, xt, yt)
     if lesson.mode == "quick":
         lesson.say("(--quick trains resnet8 on 384 images for one epoch: a smoke test, not a result.)")
