@@ -1,5 +1,5 @@
 """What every chapter shares: its command line, where outputs go, a plain-text table, optional figures, and the
-verdicts it ends with (_verdicts.py) and the reference runs it draws on (_reference.py).
+verdicts it ends with (_verdicts.py); the reference suite it draws on is _suite.py.
 
 Each chapter runs alone (`python lessons/ch03_depth_and_degradation.py --quick`); this file sits beside the chapters, so
 `import _lesson` finds it.
@@ -11,7 +11,6 @@ import time
 
 import numpy as np
 
-import _reference
 import _verdicts
 import minidl
 from minidl._atomic import atomic_open
@@ -28,7 +27,8 @@ class Lesson:
         size.add_argument("--quick", action="store_true", help="a CI-sized run (at most a minute on 2 CPU cores)")
         size.add_argument("--full", action="store_true", help="the paper-sized experiment (may take hours)")
         size.add_argument("--reference", action="store_true",
-                          help="the long runs behind the chapter's verdicts, saved under lessons/reference/")
+                          help="the chapter's part of the reference suite (lessons/_suite.py), saved under "
+                               "lessons/reference/ unit by unit")
         parser.add_argument("--out", default=None, help=f"output folder (default lessons/out/ch{number:02d})")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
@@ -42,23 +42,12 @@ class Lesson:
         os.makedirs(self.out, exist_ok=True)
         self.started = time.perf_counter()
         self.verdicts = _verdicts.Verdicts()
-        self.commit = _reference.current_commit() if self.mode == "reference" else None
         minidl.manual_seed(self.seed)
         print(f"Chapter {number}: {title}  [{self.mode} mode, seed {self.seed}, device {self.device}]\n")
 
     def pick(self, quick, default, full):
         """The value for the current mode (--reference runs use the default mode's value)."""
         return {"quick": quick, "default": default, "full": full, "reference": default}[self.mode]
-
-    def reference(self, name):
-        """The committed reference run `name` (lessons/reference/<name>.json) as a dict, or None."""
-        return _reference.load(name)
-
-    def save_reference(self, name, results):
-        """Save a --reference run's results (plain JSON data) with the command, commit, date and machine."""
-        path = _reference.save(name, results, time.perf_counter() - self.started, self.device, self.commit)
-        print(f"reference run saved: {path}")
-        return path
 
     def training_data(self, x_train, y_train, x_test, y_test, images, test):
         """A class-balanced subset of `images` training images and the first `test` test images (None: all of

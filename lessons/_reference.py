@@ -1,6 +1,5 @@
-"""Reference runs: what only a long run shows, produced by a chapter's --reference mode with minidl's own code
-and committed under lessons/reference/ (histories, metrics, small arrays; never weights), with the command,
-commit, date, machine, thread count and wall time that made them. Default mode draws the reader's run over them.
+"""Reference runs: what only a long run shows, made with minidl's own code by the reference suite
+(lessons/_suite.py) and committed under lessons/reference/ (histories, metrics, small arrays; never weights).
 
 A long run is a `RecordedRun`: a fixed setting and a list of units (one net trained with one seed), each written
 to the file the moment it finishes, with its own provenance. A run stopped part-way resumes at the first unit not
@@ -35,14 +34,6 @@ def _load():
         return round(os.getloadavg()[0], 1)
     except (AttributeError, OSError):
         return None
-
-
-def save(name, results, wall_seconds, device, commit=None, folder=FOLDER):
-    """Write lessons/reference/<name>.json atomically; returns its path."""
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{name}.json")
-    write_json_atomically(path, {**provenance(wall_seconds, device, commit or current_commit()), "results": results})
-    return path
 
 
 def load(name, folder=FOLDER):
