@@ -3,6 +3,8 @@
     python lessons/reference_suite.py                   # every unit still missing, on the CPU
     python lessons/reference_suite.py --hours 2.5       # start no unit after 2.5 hours (a unit takes < 1 hour)
     python lessons/reference_suite.py --device cuda     # on a GPU
+    python lessons/reference_suite.py --run rk_32px     # only the RK run (two processes may share the suite
+                                                        # when each runs its own runs: each run has its own file)
     python lessons/reference_suite.py --status          # what is recorded, what is missing
 
 Each finished unit is written to lessons/reference/ at once with its provenance (command, commit, date, machine,
@@ -35,6 +37,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Run the lessons' reference suite, resuming where it stopped.")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--hours", type=float, default=None, help="start no new unit after this many hours")
+    parser.add_argument("--run", action="append", choices=tuple(RUNS), metavar="RUN",
+                        help=f"run only this run (repeatable; one of {', '.join(RUNS)}); default: all, in that order")
     parser.add_argument("--status", action="store_true", help="only say what is recorded and what is missing")
     args = parser.parse_args(argv)
     if args.status:
@@ -46,6 +50,8 @@ def main(argv=None):
         return 2
     deadline = None if args.hours is None else time.time() + 3600 * args.hours
     for name, (_, run_missing, _) in RUNS.items():
+        if args.run and name not in args.run:
+            continue
         print(f"{name}:")
         run_missing(args.device, deadline)
     status()

@@ -197,3 +197,20 @@ def test_a_unit_trains_and_reads_a_highway_net_on_the_gpu(suite, monkeypatch):
     result = suite.train_unit("highway8", 0, suite.cifar10_32px(), device="cuda")
     assert len(result["gates_before"]) == len(result["gates_after"]) == 3  # one highway unit per stage
     assert np.isfinite(result["landscape"]["surface"]).all()
+
+
+def test_the_suite_command_runs_only_the_runs_named_by_run(suite, monkeypatch, capsys):
+    """Two processes can share the suite when each runs its own runs (each run has its own file)."""
+    import reference_suite
+    started = []
+    monkeypatch.setattr(reference_suite, "RUNS", {name: (None, lambda device, deadline, name=name: started.append(name),
+                                                         ()) for name in reference_suite.RUNS})
+    monkeypatch.setattr(reference_suite, "status", lambda: None)
+    assert reference_suite.main(["--run", suite.RK_RUN, "--run", suite.DENSE_RUN]) == 0
+    assert started == [suite.RK_RUN, suite.DENSE_RUN]
+    started.clear()
+    assert reference_suite.main([]) == 0
+    assert started == [suite.DEPTH_RUN, suite.RK_RUN, suite.HIGHWAY_RUN, suite.DENSE_RUN]
+    with pytest.raises(SystemExit):
+        reference_suite.main(["--run", "no_such_run"])
+    assert "invalid choice" in capsys.readouterr().err
