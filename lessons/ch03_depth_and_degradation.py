@@ -23,6 +23,7 @@ full:      gradient norms over 5 seeds on 128 images; plain20/56/110 and resnet2
 
 import numpy as np
 
+import _curves
 import _lesson
 import _reference
 import _suite
@@ -272,9 +273,10 @@ def recorded_verdicts(lesson):
                       if row.get("seeds_to_settle") else ""))
 
 
-def plot_recorded(lesson):
-    """He et al.'s Fig. 6 from the reference suite: training error over epochs, one line per seed, plain nets left
-    and residual nets right (skipped without matplotlib or recorded units)."""
+def plot_recorded(lesson, yours=None):
+    """He et al.'s Fig. 6 from the reference suite: training error against SGD steps, one line per seed, plain
+    nets left and residual nets right; `yours` (this run's (runs, data)) is drawn over them, dashed (skipped
+    without matplotlib or recorded units)."""
     run = _suite.depth_run()
     plt = lesson.pyplot()
     if plt is None or not run.units:
@@ -282,19 +284,16 @@ def plot_recorded(lesson):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True)
     for ax, family in zip(axes, ("plain", "resnet")):
         for net in (f"{family}20", f"{family}56"):
-            curves = [run.result(f"{net}/seed{s}") for s in _suite.SEEDS if run.done(f"{net}/seed{s}")]
-            for k, r in enumerate(curves):
-                ax.plot(np.arange(1, len(r["train_error_curve"]) + 1), [100 * e for e in r["train_error_curve"]],
-                        color=COLORS[net], linewidth=1.2,
-                        label=f"{net} ({len(curves)} seed{'s' * (len(curves) > 1)})" if k == 0 else None)
-        ax.axhline(100 * _suite.CHANCE_ERROR, color="gray", linestyle=":", linewidth=1, label="chance")
-        ax.set(xlabel="epoch", ylim=(0, 100), title=f"{'plain' if family == 'plain' else 'residual'} nets, 32x32, "
-                                                   "5,085 images")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+            results = [run.result(f"{net}/seed{s}") for s in _suite.SEEDS if run.done(f"{net}/seed{s}")]
+            _curves.draw_reference(ax, results, net, COLORS[net], run.setting["train_images"])
+            if yours is not None and net in yours[0]:
+                runs, data = yours
+                _curves.draw_yours(ax, runs[net][0]["train_error_curve"], net, COLORS[net], len(data[1]), 128,
+                                   data[0].shape[-1])
+        _curves.finish(ax, f"{'plain' if family == 'plain' else 'residual'} nets")
     axes[0].set_ylabel("training error (%)")
-    fig.suptitle("Reference suite: training error during each epoch (augmented batches), one line per seed "
-                 "(cf. He et al. 2015, Fig. 6)")
+    fig.suptitle("Training error per epoch, reference suite at 32x32 (cf. He et al. 2015, Fig. 6)"
+                 + ("; dashed: this run" if yours is not None else ""))
     lesson.figure(fig, "degradation_32px.png")
 
 
@@ -321,6 +320,7 @@ def plot_training(lesson, runs, data):
 
 def main():
     lesson = _lesson.Lesson(3, "Depth and degradation")
+    yours = None
     if lesson.mode == "reference":  # the depth run of the reference suite: plain/resnet 20/56 at 32x32, 5 seeds
         _suite.run_depth(lesson.device)
     else:
@@ -331,9 +331,10 @@ def main():
         runs, data = train_plain_and_residual(lesson, x_train, y_train, x_test, y_test, deepest, step)
         report_training(lesson, runs, data)
         plot_training(lesson, runs, data)
+        yours = runs, data
     print("3. The reference suite at the papers' shape (lessons/reference/depth_32px.json)\n")
     recorded_verdicts(lesson)
-    plot_recorded(lesson)
+    plot_recorded(lesson, yours)
     lesson.done()
 
 

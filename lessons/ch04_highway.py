@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import _curves
 import _lesson
 import _reference
 import _suite
@@ -378,9 +379,10 @@ def recorded_highway(lesson):
     return gated, plain
 
 
-def plot_recorded(lesson, recorded):
+def plot_recorded(lesson, recorded, yours=None):
     """Srivastava et al.'s Fig. 2 from the reference suite: each layer's mean gate before and after training with
-    its spread over channels, one line per seed; and the training error curves of highway56 and plain56."""
+    its spread over channels, one line per seed; and the training error curves of highway56 and plain56, with
+    `yours` (this run's (results, data), first seed) drawn over them, dashed."""
     plt = lesson.pyplot()
     if plt is None or recorded is None:
         return
@@ -400,15 +402,17 @@ def plot_recorded(lesson, recorded):
                 title="highway56 gates: mean over channels (band: 10-90% of channels, first seed)")
     ax_gate.legend(fontsize=8)
     ax_gate.grid(alpha=0.3, which="both")
+    images = _suite.highway_run().setting["train_images"]
     for runs, color, name in ((plain, "C0", "plain56"), (gated, "C2", "highway56")):
-        for k, r in enumerate(runs):
-            ax_err.plot(np.arange(1, len(r["train_error_curve"]) + 1), [100 * e for e in r["train_error_curve"]],
-                        color=color, linewidth=1, label=f"{name} (each seed)" if k == 0 else None)
-    ax_err.axhline(90, color="gray", linestyle=":", linewidth=1, label="chance")
-    ax_err.set(xlabel="epoch", ylabel="training error, running average (%)", ylim=(0, 100),
-               title="Training at 32x32, 5,085 images")
-    ax_err.legend(fontsize=8)
-    ax_err.grid(alpha=0.3)
+        _curves.draw_reference(ax_err, runs, name, color, images)
+    if yours is not None:
+        results, data = yours
+        first = results[next(iter(results))]
+        for (label, run), color in zip(first.items(), ("C0", "C2", "C1")):
+            _curves.draw_yours(ax_err, [1 - a for a in run.history.column("train_acc")], label, color, len(data[1]),
+                               128, data[0].shape[-1])
+    _curves.finish(ax_err, "Training error during each epoch (running average)")
+    ax_err.set_ylabel("training error (%)")
     lesson.figure(fig, "highway_32px.png")
 
 
@@ -420,17 +424,19 @@ def chosen_batch(lesson, x_train, y_train):
 
 def main():
     lesson = _lesson.Lesson(4, "Highway networks")
+    yours = None
     if lesson.mode == "reference":  # the highway run of the reference suite (its plain56 comes from the depth run)
         _suite.run_highway(lesson.device)
     else:
-        train_and_measure(lesson)
+        yours = train_and_measure(lesson)
     print("4. The reference suite at the papers' shape (lessons/reference/highway_32px.json, depth_32px.json)\n")
-    plot_recorded(lesson, recorded_highway(lesson))
+    plot_recorded(lesson, recorded_highway(lesson), yours)
     lesson.done()
 
 
 def train_and_measure(lesson):
-    """Sections 1-3: one unit, the gates at initialisation, and the three nets trained in this mode."""
+    """Sections 1-3: one unit, the gates at initialisation, and the three nets trained in this mode; returns the
+    training results and their data."""
     rng = np.random.default_rng(lesson.seed)
     x_train, y_train, x_test, y_test = minidl.data.cifar10(seed=lesson.seed)
     batch, labels_of_batch = chosen_batch(lesson, x_train, y_train)
@@ -447,6 +453,7 @@ def train_and_measure(lesson):
     training_verdicts(lesson, results, _lesson.training_budget(len(seeds), epochs, len(data[1]), data[0].shape[-1]),
                       _verdicts.scale(data[0].shape[-1], len(data[1]), epochs, len(seeds)))
     plot_gates_and_training(lesson, results, data, epochs)
+    return results, data
 
 
 if __name__ == "__main__":

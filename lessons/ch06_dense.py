@@ -18,7 +18,7 @@ import _reference
 import _suite
 import _verdicts
 import minidl
-from minidl import analysis, nn
+from minidl import analysis
 from minidl.models import DenseLayer, Transition, create
 from minidl.models.densenet import densenet
 from minidl.models.resnet import resnet
@@ -302,6 +302,7 @@ def experiments(lesson):
     report_reuse(lesson, results["reuse"], "4. Feature reuse, this run",
                  scale=_verdicts.scale(size, subset or 5085, epochs, seeds))
     plot_reuse(lesson, [("this run", results["reuse"])])
+    return results
 
 
 # ----- 5. the reference suite at the papers' shape: DenseNet-BC and ResNets of two sizes each, 32x32 -----
@@ -336,9 +337,9 @@ def recorded_dense(lesson):
     plot_reuse(lesson, [("reference suite, 32x32", reuse)], "feature_reuse_32px.png")
 
 
-def plot_curves(lesson):
+def plot_curves(lesson, yours=None):
     """Huang et al.'s Fig. 4 from the reference suite: test accuracy against parameters, one curve per family
-    (mean over the recorded seeds, each seed as a dot)."""
+    (mean over the recorded seeds, each seed as a dot); `yours` (this run's pair) as open markers."""
     plt = lesson.pyplot()
     runs = {_suite.DENSE_RUN: _suite.dense_run(), _suite.DEPTH_RUN: _suite.depth_run()}
     if plt is None or not runs[_suite.DENSE_RUN].units:
@@ -356,26 +357,32 @@ def plot_curves(lesson):
             ax.plot([p[0] for p in points], [p[1] for p in points], "-o", color=f"C{k}", label=family)
             for x, y, net in points:
                 ax.annotate(net, (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    if yours is not None:
+        for label, color in ((yours["resnet"], "C0"), (yours["dense"], "C1")):
+            r = yours["runs"][label]
+            ax.scatter([r["params"]], [np.mean(r["test_acc"])], facecolors="none", edgecolors=color, s=40,
+                       label=f"{label}, this run ({yours['setting']})")
     ax.set_xscale("log")
     ax.set(xlabel="parameters (log scale)", ylabel="test accuracy (%)",
            title="Accuracy against parameters, 32x32, 30 epochs (cf. Huang et al. 2017, Fig. 4)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    ax.legend(fontsize=7)
     lesson.figure(fig, "accuracy_vs_parameters_32px.png")
 
 
 def main():
     lesson = _lesson.Lesson(6, "Dense networks")
+    yours = None
     if lesson.mode == "reference":  # the DenseNet run of the reference suite
         _suite.run_dense(lesson.device)
     else:
         anatomy(lesson)
         variants(lesson)
-        experiments(lesson)
+        yours = experiments(lesson)["pair"]
         if lesson.mode == "quick":
             lesson.say("(--quick trains 256 images for one epoch: too small for any accuracy conclusion.)")
     recorded_dense(lesson)
-    plot_curves(lesson)
+    plot_curves(lesson, yours)
     lesson.done()
 
 

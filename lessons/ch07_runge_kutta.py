@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+import _curves
 import _lesson
 import _reference
 import _suite
@@ -188,7 +189,8 @@ def train_runs(lesson, setting):
     x_all, y_all, x_test, y_test = minidl.data.cifar10(verbose=False)
     if size != 32:
         x_all, x_test = _lesson.low_resolution(x_all, size), _lesson.low_resolution(x_test, size)
-    runs = {scheme: {"test_acc": [], "train_acc": [], "curve": [], "seconds": []} for scheme in schemes}
+    runs = {scheme: {"test_acc": [], "train_acc": [], "curve": [], "train_error_curve": [], "seconds": []}
+            for scheme in schemes}
     fingerprints, weights, factors = set(), set(), {}
     for seed in range(lesson.seed, lesson.seed + n_seeds):
         keep = minidl.data.balanced_subset(y_all, subset, seed) if subset else np.arange(len(y_all))
@@ -210,11 +212,12 @@ def train_runs(lesson, setting):
             run["test_acc"].append(100 * history.final["test_acc"])
             run["train_acc"].append(100 * history.final["train_acc"])
             run["curve"].append([100 * a for a in history.column("test_acc")])
+            run["train_error_curve"].append([1 - a for a in history.column("train_acc")])
             run["seconds"].append(sum(history.column("seconds")))
         print(f"  seed {seed}: " + ", ".join(f"{s} {runs[s]['test_acc'][-1]:.1f}%" for s in schemes), flush=True)
     same_start = len(fingerprints) == n_seeds  # one initial state per seed, shared by the schemes
     return {"setting": describe(setting), "seeds": list(range(lesson.seed, lesson.seed + n_seeds)),
-            "test_images": len(y_test), "weights": sorted(weights), "same_initial_weights": same_start,
+            "size": size, "images": len(data[1]), "test_images": len(y_test), "weights": sorted(weights), "same_initial_weights": same_start,
             "schemes": runs, "factors": factors}
 
 
@@ -294,6 +297,7 @@ def training(lesson):
     if results["factors"]:
         report_factors(lesson, results["factors"])
     plot_training(lesson, [("this run", results)])
+    return results
 
 
 def recorded_rk(lesson):
@@ -319,17 +323,39 @@ def recorded_rk(lesson):
                + f" over {diff.n} paired seed(s): {row['verdict']}.")
 
 
+def plot_recorded(lesson, yours=None):
+    """Training error against SGD steps from the reference suite's RK run, one line per seed, Euler and RK4 with
+    the same weights; `yours` (this run's results, first seed) drawn over them, dashed."""
+    run = _suite.rk_run()
+    plt = lesson.pyplot()
+    if plt is None or not run.units:
+        return
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    for scheme, color in (("Euler", "C0"), ("RK4", "C3")):
+        net = SCHEMES[scheme]
+        results = [run.result(f"{net}/seed{s}") for s in _suite.SEEDS if run.done(f"{net}/seed{s}")]
+        _curves.draw_reference(ax, results, f"{net} ({scheme})", color, run.setting["train_images"])
+        if yours is not None and scheme in yours["schemes"]:
+            _curves.draw_yours(ax, yours["schemes"][scheme]["train_error_curve"][0], scheme, color, yours["images"],
+                               64, yours["size"])
+    _curves.finish(ax, "Reference suite at 32x32: the same resnet26 weights as Euler or RK4 steps")
+    ax.set_ylabel("training error (%)")
+    lesson.figure(fig, "rk_32px.png")
+
+
 def main():
     lesson = _lesson.Lesson(7, "Runge-Kutta stacking")
+    yours = None
     if lesson.mode == "reference":  # the RK run of the reference suite
         _suite.run_rk(lesson.device)
     else:
         euler_is_resnet(lesson)
         print_tableaux(lesson)
         order_of_accuracy(lesson)
-        training(lesson)
+        yours = training(lesson)
     print("6. The reference suite at the papers' shape (lessons/reference/rk_32px.json)\n")
     recorded_rk(lesson)
+    plot_recorded(lesson, yours)
     if lesson.mode == "quick":
         lesson.say("(--quick trains a few hundred images for one epoch: far too small to compare the schemes.)")
     lesson.done()

@@ -1,32 +1,9 @@
 """The reference suite: a unit trains one net with one seed and records what the chapters compare; the runner
 resumes at the first missing unit and stops starting units when its time is up."""
-import os
-import sys
-
 import numpy as np
 import pytest
 
 import minidl
-
-LESSONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "lessons")
-
-
-@pytest.fixture
-def suite(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(LESSONS)
-    import _reference
-    import _suite
-    monkeypatch.setattr(_reference, "FOLDER", str(tmp_path))
-    monkeypatch.setitem(_suite.RECIPE, "epochs", 1)
-    monkeypatch.setattr(_suite, "LANDSCAPE", dict(images=16, points=3, extent=1.0))
-    rng = np.random.default_rng(0)
-    data = (rng.standard_normal((64, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 64),
-            rng.standard_normal((32, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, 32))
-    monkeypatch.setattr(_suite, "cifar10_32px", lambda: data)
-    monkeypatch.setattr(_suite, "DEPTH_NETS", ("plain8", "resnet8"))
-    monkeypatch.setattr(minidl.models, "create", lambda name, **kwargs: minidl.models.resnet.resnet(
-        8, shortcut=None if name.startswith("plain") else "A"))
-    return _suite
 
 
 def test_a_unit_records_curves_errors_and_the_landscape(suite):
