@@ -6,8 +6,10 @@
 #   4. with the time left of the 8 minutes (at least a minute), each lesson's --quick run with --device cuda,
 #      chapter after chapter, until the time is up (the GPU path of the lessons' code);
 #   5. with what is then left (at least two minutes), the lessons' reference suite on the GPU
-#      (lessons/reference_suite.py --device cuda), which resumes at its first unrecorded unit; the reference
-#      files it extended are copied to $OUT. On its own: python lessons/reference_suite.py --device cuda.
+#      (lessons/reference_suite.py --device cuda --jobs 8: eight units at a time, each in its own process, so
+#      that one unit's kernels run while another's Python works), which resumes at its first unrecorded unit;
+#      the reference files it extended are copied to $OUT. On its own: python lessons/reference_suite.py
+#      --device cuda --jobs 8.
 # Needs CuPy, numpy, pytest, tqdm (PyTorch for part 3); runs from the checkout (no install, PYTHONPATH=.).
 # Results go to $OUT (default ./gpu_check_out): 8 files and the reference files part 5 extended, no sub-folders. Exit status 1 if any part failed.
 set -u -o pipefail
@@ -54,7 +56,7 @@ left=$((BUDGET - SECONDS - 10))
 echo "== 5/5 the reference suite on the GPU, in the $left s left"
 if [ "$left" -ge 120 ]; then
   # start no unit in the last minute; a unit still running at the limit is lost, the recorded ones are kept
-  timeout "$left" "$PY" lessons/reference_suite.py --device cuda --hours "$(awk "BEGIN {print ($left - 60) / 3600}")" \
+  timeout "$left" "$PY" lessons/reference_suite.py --device cuda --jobs 8 --hours "$(awk "BEGIN {print ($left - 60) / 3600}")" \
       2>&1 | tee "$OUT/reference_suite.txt"
   cp lessons/reference/*.json "$OUT"/ 2>/dev/null
 else

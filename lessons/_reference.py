@@ -19,13 +19,21 @@ from minidl._atomic import atomic_open
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
 
 
-def provenance(wall_seconds, device, commit):
-    """Where and how a result was made (`commit`: what commit() said when the run started)."""
+def provenance(wall_seconds, device, commit, **extra):
+    """Where and how a result was made (`commit`: what commit() said when the run started; `extra`: what else
+    the caller knows, such as how many units ran at once)."""
     return {"command": " ".join(["python"] + [os.path.relpath(sys.argv[0])] + sys.argv[1:]),
             "commit": commit, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()} {_cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()}",
             "threads": minidl.parallel.thread_count(), "device": device, "wall_seconds": round(wall_seconds, 1),
-            "load_average": _load(), "minidl": minidl.__version__}
+            "load_average": _load(), "minidl": minidl.__version__, **extra}
+
+
+def timed(work, device, **extra):
+    """work() -> result, timed: the entry a RecordedRun records for one unit, {"result", "provenance"}."""
+    commit, started = current_commit(), time.perf_counter()
+    result = work()
+    return {"result": result, "provenance": provenance(time.perf_counter() - started, device, commit, **extra)}
 
 
 def _load():
@@ -71,13 +79,14 @@ class RecordedRun:
         """work() -> result, timed, recorded with its provenance and written at once; skipped if already done."""
         if self.done(unit):
             return self.result(unit)
-        commit, started = current_commit(), time.perf_counter()
-        result = work()
-        self.units[unit] = {"result": result,
-                            "provenance": provenance(time.perf_counter() - started, device, commit)}
+        return self.record(unit, timed(work, device))["result"]
+
+    def record(self, unit, entry):
+        """Add a finished unit's entry (from timed()) and write the file at once."""
+        self.units[unit] = entry
         self.save()
-        print(f"{relative_path(self.name)}: unit {unit} recorded ({len(self.units)} done)")
-        return result
+        print(f"{relative_path(self.name)}: unit {unit} recorded ({len(self.units)} done)", flush=True)
+        return entry
 
     def save(self):
         os.makedirs(self.folder, exist_ok=True)

@@ -3,6 +3,7 @@
     python lessons/reference_suite.py                   # every unit still missing, on the CPU
     python lessons/reference_suite.py --hours 2.5       # start no unit after 2.5 hours (a unit takes < 1 hour)
     python lessons/reference_suite.py --device cuda     # on a GPU
+    python lessons/reference_suite.py --jobs 2          # two units at a time, each in its own process
     python lessons/reference_suite.py --run rk_32px     # only the RK run (two processes may share the suite
                                                         # when each runs its own runs: each run has its own file)
     python lessons/reference_suite.py --status          # what is recorded, what is missing
@@ -11,10 +12,12 @@ Each finished unit is written to lessons/reference/ at once with its provenance 
 threads, device, wall time): commit the files as units finish. A stopped run loses only the unit it was in.
 """
 import argparse
+import signal
 import sys
 import time
 
 import _suite
+import _workers
 import minidl
 
 RUNS = {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS),
@@ -39,6 +42,9 @@ def main(argv=None):
     parser.add_argument("--hours", type=float, default=None, help="start no new unit after this many hours")
     parser.add_argument("--run", action="append", choices=tuple(RUNS), metavar="RUN",
                         help=f"run only this run (repeatable; one of {', '.join(RUNS)}); default: all, in that order")
+    parser.add_argument("--jobs", type=positive, default=1,
+                        help="units trained at once, each in its own process (on a CPU each gets cores / jobs "
+                             "threads; on a GPU they share the device); default 1")
     parser.add_argument("--status", action="store_true", help="only say what is recorded and what is missing")
     args = parser.parse_args(argv)
     if args.status:
@@ -49,14 +55,37 @@ def main(argv=None):
               "run on the CPU or install the gpu extra", file=sys.stderr)
         return 2
     deadline = None if args.hours is None else time.time() + 3600 * args.hours
-    for name, (_, run_missing, _) in RUNS.items():
-        if args.run and name not in args.run:
-            continue
-        print(f"{name}:")
-        run_missing(args.device, deadline)
+    chosen = [name for name in RUNS if not args.run or name in args.run]
+    failed = 0
+    try:
+        if args.jobs > 1:
+            failed = _workers.run_parallel([(RUNS[name][0](), RUNS[name][2]) for name in chosen], args.device,
+                                           deadline, args.jobs)
+        else:
+            for name in chosen:
+                print(f"{name}:")
+                RUNS[name][1](args.device, deadline)
+    except KeyboardInterrupt:
+        print("reference_suite: stopped; the finished units are recorded and the unit(s) in progress are lost: run "
+              "the command again to resume", file=sys.stderr)
+        return 130
     status()
-    return 0
+    if failed:
+        print(f"reference_suite: {failed} unit(s) failed (named above); the others are recorded", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def positive(text):
+    """argparse type: a whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
+
+
+def stop(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM (from `timeout` or a job scheduler) stops the suite as Ctrl-C does
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, stop)
     sys.exit(main())

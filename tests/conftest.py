@@ -1,9 +1,11 @@
-"""Shared fixtures: a seeded generator and float64 tensor factories for gradient checks.
+"""Shared fixtures: a seeded generator and float64 tensor factories for gradient checks, and a tiny CIFAR-10
+folder so that a real training run (the CLI's, the reference suite's) takes a second.
 
 `--fake-cupy` (or MINIDL_FAKE_CUPY=1) runs the suite with the NumPy-backed stand-in for CuPy in
 tests/fake_cupy as `cupy`: device="cuda" then works without a GPU and GPU-marked tests run against it.
 """
 import os
+import pickle
 import sys
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -42,6 +44,20 @@ def t64(rng):
             data = low + np.abs(data)
         return minidl.Tensor(data, requires_grad=requires_grad)
     return make
+
+
+@pytest.fixture
+def tiny_cifar_folder(tmp_path):
+    """A folder holding cifar-10-batches-py/ in the official layout: 5 x 16 training and 16 test images of random
+    pixels (a resnet20 epoch in batches of 40 is two steps)."""
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"batch_label": name.encode(), b"labels": [i % 10 for i in range(16)],
+                 b"data": rng.integers(0, 256, (16, 3072), dtype=np.uint8)}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return tmp_path
 
 
 def pytest_collection_modifyitems(config, items):
