@@ -1,7 +1,8 @@
 """Units of the reference suite trained in several worker processes at once (`reference_suite.py --jobs N`).
 
-One training uses the cores of a small CPU well, but not those of a large one, and it leaves a GPU idle while
-its Python code runs between kernels; several units at a time then finish sooner than one after another. Only
+One training does not use even two cores fully (its data-parallel step loses about 30% to the threads' shared
+caches and meeting points: two single-thread units at once make 1.30x the steps per second, benchmarks/
+bench_jobs.py), still less a large CPU, and it leaves a GPU idle while its Python code runs between kernels. Only
 this (the parent) process writes the files: each finished unit goes into its run's file at once, as in a
 sequential run, and a unit gives the same numbers whether it ran alone or beside others.
 """
@@ -16,11 +17,11 @@ import _suite
 import minidl
 from minidl._blas import blas_threads
 
-
 _images = None  # the data, loaded once per process; forked workers share the parent's copy
 
 
 def images():
+    """The suite's images (`_suite.cifar10_32px()`), loaded on first use in this process."""
     global _images
     if _images is None:
         _images = _suite.cifar10_32px()
