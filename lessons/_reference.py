@@ -16,6 +16,11 @@ import time
 import minidl
 from minidl._atomic import atomic_open
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; two processes on one run are then the user's to avoid
+    fcntl = None
+
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference")
 
 
@@ -66,6 +71,26 @@ class RecordedRun:
         elif saved is not None:
             print(f"{relative_path(name)} was made with another setting: its {len(saved.get('units', {}))} "
                   "unit(s) are set aside and the run starts over (the file is replaced when the first new unit ends)")
+
+    def claim(self):
+        """Lock the run until release() (or this object's end), so that a second process started on the same run
+        skips it instead of training the same units and overwriting the first one's; False if another process
+        holds it (True where the platform has no locks)."""
+        if fcntl is None:
+            return True
+        os.makedirs(self.folder, exist_ok=True)
+        self._lock = open(os.path.join(self.folder, f".{self.name}.lock"), "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            self._lock.close()
+            return False
+
+    def release(self):
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()  # closing the file drops the lock
 
     def done(self, unit):
         return unit in self.units

@@ -97,17 +97,28 @@ def run_dense(device="cpu", deadline=None):
 
 def run_missing(run, nets, device, deadline, landscape):
     """Train the units of `run` not recorded yet, starting none after `deadline` (a time.time() value)."""
+    if not run.claim():
+        print(busy(run))
+        return run
     data = None
-    for unit in units(nets):
-        if run.done(unit):
-            continue
-        if deadline is not None and time.time() > deadline:
-            print(f"time is up: {run.name} stops before unit {unit}; run the command again to resume there")
-            break
-        data = data or cifar10_32px()
-        net, seed = unit.split("/seed")
-        run.run(unit, lambda: train_unit(net, int(seed), data, device, landscape), device)
+    try:
+        for unit in units(nets):
+            if run.done(unit):
+                continue
+            if deadline is not None and time.time() > deadline:
+                print(f"time is up: {run.name} stops before unit {unit}; run the command again to resume there")
+                break
+            data = data or cifar10_32px()
+            net, seed = unit.split("/seed")
+            run.run(unit, lambda: train_unit(net, int(seed), data, device, landscape), device)
+    finally:
+        run.release()
     return run
+
+
+def busy(run):
+    return (f"{_reference.relative_path(run.name)}: another process is running this run, so this one skips it "
+            "(give each process its own runs with --run)")
 
 
 def cifar10_32px():

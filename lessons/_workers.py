@@ -54,9 +54,30 @@ def run_parallel(runs, device="cpu", deadline=None, jobs=2):
     """Train the missing units of `runs` ([(RecordedRun, nets)], in that order) `jobs` at a time, starting none
     after `deadline` (a time.time() value). On a CPU each worker runs on cores // jobs threads. A unit that
     fails is reported in one line and the others go on; returns the number of failed units."""
-    pending = [(run, unit) for run, nets in runs for unit in _suite.units(nets) if not run.done(unit)]
-    threads = max(1, minidl.threads.thread_count() // jobs)
+    claimed = []
+    for run, nets in runs:
+        if run.claim():
+            claimed.append((run, nets))
+        else:
+            print(_suite.busy(run))
+    pending = [(run, unit) for run, nets in claimed for unit in _suite.units(nets) if not run.done(unit)]
+    try:
+        failed = train_pending(pending, device, deadline, jobs)
+    finally:
+        for run, _ in claimed:
+            run.release()
+    if pending:
+        run, unit = pending[0]
+        print(f"time is up: {len(pending)} unit(s) not started, the first {unit} of {run.name}; run the command "
+              "again to resume there")
+    return failed
+
+
+def train_pending(pending, device, deadline, jobs):
+    """Keep `jobs` workers busy with units taken from the front of `pending` ([(run, unit)], shortened as they
+    start) and record each as it ends; returns the number of units that failed."""
     global _images
+    threads = max(1, minidl.threads.thread_count() // jobs)
     start = context(device)
     _images = _suite.cifar10_32px() if pending and start.get_start_method() == "fork" else None
     finished = queue.Queue()  # (run, unit, entry or None, error or None), put by the pool's result thread
@@ -80,8 +101,4 @@ def run_parallel(runs, device="cpu", deadline=None, jobs=2):
                 failed += 1
                 print(f"{_reference.relative_path(run.name)}: unit {unit} failed ({type(error).__name__}: {error}); "
                       "it stays missing and runs again next time", flush=True)
-    if pending:
-        run, unit = pending[0]
-        print(f"time is up: {len(pending)} unit(s) not started, the first {unit} of {run.name}; run the command "
-              "again to resume there")
     return failed

@@ -191,3 +191,19 @@ def test_the_suite_command_runs_only_the_runs_named_by_run(suite, monkeypatch, c
     with pytest.raises(SystemExit):
         reference_suite.main(["--run", "no_such_run"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_second_process_on_the_same_run_skips_it_instead_of_overwriting_the_first(suite, monkeypatch, capsys):
+    """flock locks of two open files conflict even within one process: the second claim stands for a second
+    process started on the same run."""
+    import _workers
+    first = suite.depth_run()
+    assert first.claim()
+    trained = []
+    monkeypatch.setattr(suite, "train_unit", lambda *a, **k: trained.append(a) or {})
+    suite.run_depth()
+    assert trained == [] and "another process is running this run" in capsys.readouterr().out
+    assert _workers.run_parallel([(suite.depth_run(), suite.DEPTH_NETS)], jobs=2) == 0
+    assert "another process is running this run" in capsys.readouterr().out and suite.depth_run().units == {}
+    del first  # the first process ends: its lock goes with it
+    assert suite.depth_run().claim()
