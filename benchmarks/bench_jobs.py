@@ -17,38 +17,19 @@ import time
 
 import _bench_common as common
 
-ONE_TRAINING = r"""
-import json, sys, time
-import numpy as np
-import minidl
-from minidl import functional as F
-minidl.manual_seed(0)
-model = minidl.models.create("resnet20")
-opt = minidl.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-rng = np.random.default_rng(0)
-x = rng.standard_normal((128, 3, 32, 32)).astype(np.float32)
-y = rng.integers(0, 10, 128)
-times = []
-for i in range(int(sys.argv[1]) + 1):
-    started = time.perf_counter()
-    model.train(); opt.zero_grad()
-    minidl.parallel.train_step(model, x, y, F.cross_entropy)
-    opt.step()
-    if i:  # the first step warms caches
-        times.append(time.perf_counter() - started)
-print(json.dumps(times))
-"""
+sys.path.insert(0, os.path.join(common.ROOT, "tools"))
+from step_time import ONE_RUN  # noqa: E402  (resnet20's step, as tools/step_time.py times it)
 
 
 def trainings(processes, threads, steps):
     """Start `processes` trainings of `threads` threads each at once; the median seconds per step of each."""
     env = dict(os.environ, MINIDL_NUM_THREADS=str(threads), PYTHONPATH=os.environ.get("BENCH_MINIDL_ROOT", common.ROOT))
-    running = [subprocess.Popen([sys.executable, "-c", ONE_TRAINING, str(steps)], env=env, stdout=subprocess.PIPE,
+    running = [subprocess.Popen([sys.executable, "-c", ONE_RUN, str(steps)], env=env, stdout=subprocess.PIPE,
                                 text=True) for _ in range(processes)]
     outputs = [p.communicate()[0] for p in running]
     if any(p.returncode for p in running):
         raise SystemExit("bench_jobs: a training process failed (its error is above)")
-    return [statistics.median(json.loads(out.strip().splitlines()[-1])) for out in outputs]
+    return [statistics.median(json.loads(out.strip().splitlines()[-1])[0]) for out in outputs]  # [wall, cpu]
 
 
 def main():
