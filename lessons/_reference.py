@@ -88,6 +88,7 @@ class RecordedRun:
             return False
 
     def release(self):
+        """Let another process take the run (after claim())."""
         lock = getattr(self, "_lock", None)
         if lock is not None:
             lock.close()  # closing the file drops the lock

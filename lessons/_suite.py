@@ -117,6 +117,7 @@ def run_missing(run, nets, device, deadline, landscape):
 
 
 def busy(run):
+    """What a process says when another one holds `run`."""
     return (f"{_reference.relative_path(run.name)}: another process is running this run, so this one skips it "
             "(give each process its own runs with --run)")
 
