@@ -194,6 +194,11 @@ def left_chance(results):
     return all(r["train_error"] < LEFT_CHANCE for r in results)
 
 
+def recorded(run, net):
+    """The results of `net`'s recorded units in `run`, in seed order."""
+    return [run.result(f"{net}/seed{s}") for s in SEEDS if run.done(f"{net}/seed{s}")]
+
+
 def paired_seeds(run, first, second):
     """The seeds whose units of both `first` and `second` are done, in order."""
     return [s for s in SEEDS if run.done(f"{first}/seed{s}") and run.done(f"{second}/seed{s}")]

@@ -284,8 +284,7 @@ def plot_recorded(lesson, yours=None):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.3), sharey=True)
     for ax, family in zip(axes, ("plain", "resnet")):
         for net in (f"{family}20", f"{family}56"):
-            results = [run.result(f"{net}/seed{s}") for s in _suite.SEEDS if run.done(f"{net}/seed{s}")]
-            _curves.draw_reference(ax, results, net, COLORS[net], run.setting["train_images"])
+            _curves.draw_reference(ax, _suite.recorded(run, net), net, COLORS[net], run.setting["train_images"])
             if yours is not None and net in yours[0]:
                 runs, data = yours
                 _curves.draw_yours(ax, runs[net][0]["train_error_curve"], net, COLORS[net], len(data[1]), 128,

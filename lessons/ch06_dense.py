@@ -348,7 +348,7 @@ def plot_curves(lesson, yours=None):
     for k, (family, members) in enumerate(CURVES.items()):
         points = []
         for net, source in members:
-            results = [runs[source].result(f"{net}/seed{s}") for s in _suite.SEEDS if runs[source].done(f"{net}/seed{s}")]
+            results = _suite.recorded(runs[source], net)
             if results:
                 accs = [100 * (1 - r["test_error"]) for r in results]
                 ax.scatter([results[0]["parameters"]] * len(accs), accs, color=f"C{k}", alpha=0.4, s=12)

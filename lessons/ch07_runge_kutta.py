@@ -217,8 +217,8 @@ def train_runs(lesson, setting):
         print(f"  seed {seed}: " + ", ".join(f"{s} {runs[s]['test_acc'][-1]:.1f}%" for s in schemes), flush=True)
     same_start = len(fingerprints) == n_seeds  # one initial state per seed, shared by the schemes
     return {"setting": describe(setting), "seeds": list(range(lesson.seed, lesson.seed + n_seeds)),
-            "size": size, "images": len(data[1]), "test_images": len(y_test), "weights": sorted(weights), "same_initial_weights": same_start,
-            "schemes": runs, "factors": factors}
+            "size": size, "images": len(data[1]), "test_images": len(y_test), "weights": sorted(weights),
+            "same_initial_weights": same_start, "schemes": runs, "factors": factors}
 
 
 def as_float(factor):
@@ -333,8 +333,7 @@ def plot_recorded(lesson, yours=None):
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     for scheme, color in (("Euler", "C0"), ("RK4", "C3")):
         net = SCHEMES[scheme]
-        results = [run.result(f"{net}/seed{s}") for s in _suite.SEEDS if run.done(f"{net}/seed{s}")]
-        _curves.draw_reference(ax, results, f"{net} ({scheme})", color, run.setting["train_images"])
+        _curves.draw_reference(ax, _suite.recorded(run, net), f"{net} ({scheme})", color, run.setting["train_images"])
         if yours is not None and scheme in yours["schemes"]:
             _curves.draw_yours(ax, yours["schemes"][scheme]["train_error_curve"][0], scheme, color, yours["images"],
                                64, yours["size"])
