@@ -79,7 +79,9 @@ def train_pending(pending, device, deadline, jobs):
     global _images
     threads = max(1, minidl.threads.thread_count() // jobs)
     start = context(device)
-    _images = _suite.cifar10_32px() if pending and start.get_start_method() == "fork" else None
+    _images = None  # this run's images, not an earlier call's
+    if pending and start.get_start_method() == "fork":
+        images()  # loaded once here, shared by the forked workers
     finished = queue.Queue()  # (run, unit, entry or None, error or None), put by the pool's result thread
     running, failed = 0, 0
     with start.Pool(jobs, _start_worker, (threads,)) as pool:  # leaving the block stops the workers
