@@ -15,7 +15,6 @@ all cores (_conv_threads), and each GEMM is cut into row blocks small enough for
 it in the calling thread (see _conv_winograd.py for why). cols are rebuilt per chunk in backward rather
 than kept: 9x less memory for a 3x3 conv, for one more (cache-resident) copy.
 """
-import math
 
 from .. import backend
 from ._conv_layout import padded_nhwc, strided

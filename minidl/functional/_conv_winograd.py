@@ -229,7 +229,7 @@ def backward(grad_nhwc, saved, need_input, need_weight):
     v_all, u, geo = saved
     xp = backend.get_array_module(grad_nhwc)
     dtype = grad_nhwc.dtype
-    c, o = geo.c, geo.o
+    c = geo.c
     b_t, a_t, g = transforms(xp, dtype)
     grad_pad = xp.zeros((geo.n, OUT * geo.th + OUT, OUT * geo.tw + OUT, c), dtype) if need_input else None
 
