@@ -6,13 +6,14 @@
     python lessons/reference_suite.py --jobs 2          # two units at a time, each in its own process
     python lessons/reference_suite.py --run rk_32px     # only the RK run (two processes may share the suite
                                                         # when each runs its own runs: each run has its own file)
-    python lessons/reference_suite.py --status          # what is recorded, what is missing
+    python lessons/reference_suite.py --status          # what is recorded, what is missing and how long it takes
 
 Each finished unit is written to lessons/reference/ at once with its provenance (command, commit, date, machine,
 threads, device, wall time): commit the files as units finish. A stopped run loses only the unit it was in.
 """
 import argparse
 import signal
+import statistics
 import sys
 import time
 
@@ -27,13 +28,39 @@ RUNS = {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS
 
 
 def status():
+    """Say per run what is recorded, what is missing, about how long the rest takes, and whether a process is
+    training it now."""
     for name, (open_run, _, nets) in RUNS.items():
         run = open_run()
         names = _suite.units(nets)
         done = [u for u in names if run.done(u)]
+        missing = [u for u in names if not run.done(u)]
         hours = sum(run.units[u]["provenance"]["wall_seconds"] for u in done) / 3600
-        print(f"{name}: {len(done)} of {len(names)} units recorded ({hours:.1f} h of runs); "
-              f"next: {next((u for u in names if not run.done(u)), 'none, complete')}")
+        line = f"{name}: {len(done)} of {len(names)} units recorded ({hours:.1f} h of runs)"
+        line += f"; next: {missing[0]}; {time_left(run, missing)}" if missing else ", complete"
+        if not run.claim():
+            line += "; a process is training it now"
+        run.release()
+        print(line)
+
+
+def time_left(run, missing):
+    """The hours the `missing` units take if each takes its net's median recorded wall time."""
+    seconds, untimed = 0.0, set()
+    for unit in missing:
+        net = unit.split("/seed")[0]
+        walls = [r["provenance"]["wall_seconds"] for u, r in run.units.items() if u.split("/seed")[0] == net]
+        if walls:
+            seconds += statistics.median(walls)
+        else:
+            untimed.add(net)
+    timed = f"the {len(missing)} missing take about {seconds / 3600:.1f} h at the recorded units' times"
+    if not untimed:
+        return timed
+    nets = ", ".join(sorted(untimed))
+    if len(untimed) == len({unit.split("/seed")[0] for unit in missing}):
+        return f"no unit of {nets} is recorded yet to time the rest"
+    return f"{timed}, plus the units of {nets} (none recorded yet)"
 
 
 def main(argv=None):

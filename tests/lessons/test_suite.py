@@ -207,3 +207,30 @@ def test_a_second_process_on_the_same_run_skips_it_instead_of_overwriting_the_fi
     assert "another process is running this run" in capsys.readouterr().out and suite.depth_run().units == {}
     del first  # the first process ends: its lock goes with it
     assert suite.depth_run().claim()
+
+
+def test_status_says_what_is_missing_how_long_it_takes_and_whether_a_process_trains_it(suite, monkeypatch, capsys):
+    import reference_suite
+    run = suite.depth_run()
+    for unit, wall in (("plain8/seed0", 1200.0), ("plain8/seed1", 2400.0), ("resnet8/seed0", 450.0)):
+        run.units[unit] = {"provenance": {"wall_seconds": wall}, "result": {}}
+    run.save()
+    dense = suite.dense_run()
+    dense.units["resnet8/seed0"] = {"provenance": {"wall_seconds": 900.0}, "result": {}}
+    dense.save()
+    monkeypatch.setattr(reference_suite, "RUNS", {suite.DEPTH_RUN: (suite.depth_run, None, ("plain8", "resnet8")),
+                                                  suite.HIGHWAY_RUN: (suite.highway_run, None, ("highway8",)),
+                                                  suite.DENSE_RUN: (suite.dense_run, None, ("resnet8", "dense8"))})
+    reference_suite.status()
+    depth, highway, dense = capsys.readouterr().out.splitlines()
+    assert "the 9 missing take about 1.0 h at the recorded units' times, plus the units of dense8" in dense
+    # 3 plain8 units at the median 1,800 s and 4 resnet8 units at 450 s: 2.0 h
+    assert "3 of 10 units recorded" in depth and "next: resnet8/seed1" in depth
+    assert "the 7 missing take about 2.0 h" in depth and "training it now" not in depth
+    assert "0 of 5" in highway and "no unit of highway8 is recorded yet" in highway
+    other = suite.depth_run()
+    assert other.claim()  # another process trains the depth run
+    reference_suite.status()
+    depth, highway, _ = capsys.readouterr().out.splitlines()
+    assert depth.endswith("a process is training it now") and "training it now" not in highway
+    other.release()
