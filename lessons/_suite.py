@@ -62,6 +62,12 @@ def units(nets):
     return [f"{net}/seed{seed}" for seed in SEEDS for net in nets]
 
 
+def net_and_seed(unit):
+    """("plain56", 3) from the unit name "plain56/seed3"."""
+    net, seed = unit.split("/seed")
+    return net, int(seed)
+
+
 def depth_run():
     return _reference.RecordedRun(DEPTH_RUN, depth_setting())
 
@@ -109,8 +115,8 @@ def run_missing(run, nets, device, deadline, landscape):
                 print(f"time is up: {run.name} stops before unit {unit}; run the command again to resume there")
                 break
             data = data or cifar10_32px()
-            net, seed = unit.split("/seed")
-            run.run(unit, lambda: train_unit(net, int(seed), data, device, landscape), device)
+            net, seed = net_and_seed(unit)
+            run.run(unit, lambda: train_unit(net, seed, data, device, landscape), device)
     finally:
         run.release()
     return run

@@ -44,9 +44,9 @@ def _start_worker(threads):
 
 def train(unit, device, landscape, threads, jobs):
     """In a worker: train one unit and return its entry (result and provenance) for the parent to record."""
-    net, seed = unit.split("/seed")
+    net, seed = _suite.net_and_seed(unit)
     with blas_threads(threads):
-        return _reference.timed(lambda: _suite.train_unit(net, int(seed), images(), device, landscape),
+        return _reference.timed(lambda: _suite.train_unit(net, seed, images(), device, landscape),
                                 device, jobs=jobs)
 
 

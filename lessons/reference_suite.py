@@ -45,22 +45,19 @@ def status():
 
 
 def time_left(run, missing):
-    """The hours the `missing` units take if each takes its net's median recorded wall time."""
-    seconds, untimed = 0.0, set()
-    for unit in missing:
-        net = unit.split("/seed")[0]
-        walls = [r["provenance"]["wall_seconds"] for u, r in run.units.items() if u.split("/seed")[0] == net]
-        if walls:
-            seconds += statistics.median(walls)
-        else:
-            untimed.add(net)
+    """How long the `missing` units take if each takes the median wall time of its net's recorded units."""
+    walls = {}
+    for unit, entry in run.units.items():
+        walls.setdefault(_suite.net_and_seed(unit)[0], []).append(entry["provenance"]["wall_seconds"])
+    nets = [_suite.net_and_seed(unit)[0] for unit in missing]
+    seconds = sum(statistics.median(walls[net]) for net in nets if net in walls)
+    untimed = ", ".join(sorted(set(nets) - set(walls)))
     timed = f"the {len(missing)} missing take about {seconds / 3600:.1f} h at the recorded units' times"
     if not untimed:
         return timed
-    nets = ", ".join(sorted(untimed))
-    if len(untimed) == len({unit.split("/seed")[0] for unit in missing}):
-        return f"no unit of {nets} is recorded yet to time the rest"
-    return f"{timed}, plus the units of {nets} (none recorded yet)"
+    if not set(nets) & set(walls):
+        return f"no unit of {untimed} is recorded yet to time the rest"
+    return f"{timed}, plus the units of {untimed} (none recorded yet)"
 
 
 def main(argv=None):

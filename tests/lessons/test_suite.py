@@ -223,11 +223,11 @@ def test_status_says_what_is_missing_how_long_it_takes_and_whether_a_process_tra
                                                   suite.DENSE_RUN: (suite.dense_run, None, ("resnet8", "dense8"))})
     reference_suite.status()
     depth, highway, dense = capsys.readouterr().out.splitlines()
-    assert "the 9 missing take about 1.0 h at the recorded units' times, plus the units of dense8" in dense
     # 3 plain8 units at the median 1,800 s and 4 resnet8 units at 450 s: 2.0 h
     assert "3 of 10 units recorded" in depth and "next: resnet8/seed1" in depth
     assert "the 7 missing take about 2.0 h" in depth and "training it now" not in depth
     assert "0 of 5" in highway and "no unit of highway8 is recorded yet" in highway
+    assert "the 9 missing take about 1.0 h at the recorded units' times, plus the units of dense8" in dense
     other = suite.depth_run()
     assert other.claim()  # another process trains the depth run
     reference_suite.status()
