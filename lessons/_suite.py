@@ -59,7 +59,12 @@ def depth_setting():
 
 def units(nets):
     """Unit names in running order: seed by seed, so that a run stopped part-way leaves whole pairs."""
-    return [f"{net}/seed{seed}" for seed in SEEDS for net in nets]
+    return [unit_name(net, seed) for seed in SEEDS for net in nets]
+
+
+def unit_name(net, seed):
+    """The unit name "plain56/seed3" of `net` trained from `seed`; net_and_seed reads it back."""
+    return f"{net}/seed{seed}"
 
 
 def net_and_seed(unit):
@@ -202,15 +207,15 @@ def left_chance(results):
 
 def recorded(run, net):
     """The results of `net`'s recorded units in `run`, in seed order."""
-    return [run.result(f"{net}/seed{s}") for s in SEEDS if run.done(f"{net}/seed{s}")]
+    return [run.result(unit_name(net, s)) for s in SEEDS if run.done(unit_name(net, s))]
 
 
 def paired_seeds(run, first, second):
     """The seeds whose units of both `first` and `second` are done, in order."""
-    return [s for s in SEEDS if run.done(f"{first}/seed{s}") and run.done(f"{second}/seed{s}")]
+    return [s for s in SEEDS if run.done(unit_name(first, s)) and run.done(unit_name(second, s))]
 
 
 def paired(run, first, second):
     """(results of `first`, results of `second`) over the seeds where both units are done, in seed order."""
     seeds = paired_seeds(run, first, second)
-    return ([run.result(f"{first}/seed{s}") for s in seeds], [run.result(f"{second}/seed{s}") for s in seeds])
+    return [run.result(unit_name(first, s)) for s in seeds], [run.result(unit_name(second, s)) for s in seeds]

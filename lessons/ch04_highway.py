@@ -347,13 +347,14 @@ def recorded_highway(lesson):
     depth run's plain56 of the same seeds (same recipe, same batches), and what training did to the gates.
     Returns the paired results for the figure."""
     highway, depth = _suite.highway_run(), _suite.depth_run()
-    seeds = [s for s in _suite.SEEDS if highway.done(f"highway56/seed{s}") and depth.done(f"plain56/seed{s}")]
+    seeds = [s for s in _suite.SEEDS if highway.done(_suite.unit_name("highway56", s))
+             and depth.done(_suite.unit_name("plain56", s))]
     if not seeds:
         lesson.say("(The reference suite has no finished highway56/plain56 pair yet: run "
                    "`python lessons/reference_suite.py`; the verdicts at 32x32 are skipped.)")
         return None
-    gated = [highway.result(f"highway56/seed{s}") for s in seeds]
-    plain = [depth.result(f"plain56/seed{s}") for s in seeds]
+    gated = [highway.result(_suite.unit_name("highway56", s)) for s in seeds]
+    plain = [depth.result(_suite.unit_name("plain56", s)) for s in seeds]
     epochs, images = highway.setting["recipe"]["epochs"], highway.setting["train_images"]
     budget = _lesson.training_budget(len(seeds), epochs, images, 32)
     scale = _verdicts.scale(32, images, epochs, len(seeds))

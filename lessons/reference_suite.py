@@ -21,16 +21,19 @@ import _suite
 import _workers
 import minidl
 
-RUNS = {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS),
-        _suite.RK_RUN: (_suite.rk_run, _suite.run_rk, _suite.RK_NETS),
-        _suite.HIGHWAY_RUN: (_suite.highway_run, _suite.run_highway, _suite.HIGHWAY_NETS),
-        _suite.DENSE_RUN: (_suite.dense_run, _suite.run_dense, _suite.DENSE_NETS)}
+def runs():
+    """The suite's runs in running order: name -> (open its file, train its missing units, its nets). Built at each
+    call from `_suite`'s constants, so the table always says what `_suite` says now."""
+    return {_suite.DEPTH_RUN: (_suite.depth_run, _suite.run_depth, _suite.DEPTH_NETS),
+            _suite.RK_RUN: (_suite.rk_run, _suite.run_rk, _suite.RK_NETS),
+            _suite.HIGHWAY_RUN: (_suite.highway_run, _suite.run_highway, _suite.HIGHWAY_NETS),
+            _suite.DENSE_RUN: (_suite.dense_run, _suite.run_dense, _suite.DENSE_NETS)}
 
 
 def status():
     """Say per run what is recorded, what is missing, about how long the rest takes, and whether a process is
     training it now."""
-    for name, (open_run, _, nets) in RUNS.items():
+    for name, (open_run, _, nets) in runs().items():
         run = open_run()
         names = _suite.units(nets)
         done = [u for u in names if run.done(u)]
@@ -61,11 +64,12 @@ def time_left(run, missing):
 
 
 def main(argv=None):
+    suite = runs()
     parser = argparse.ArgumentParser(description="Run the lessons' reference suite, resuming where it stopped.")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--hours", type=float, default=None, help="start no new unit after this many hours")
-    parser.add_argument("--run", action="append", choices=tuple(RUNS), metavar="RUN",
-                        help=f"run only this run (repeatable; one of {', '.join(RUNS)}); default: all, in that order")
+    parser.add_argument("--run", action="append", choices=tuple(suite), metavar="RUN",
+                        help=f"run only this run (repeatable; one of {', '.join(suite)}); default: all, in that order")
     parser.add_argument("--jobs", type=positive, default=1,
                         help="units trained at once, each in its own process (on a CPU each gets cores / jobs "
                              "threads; on a GPU they share the device); default 1")
@@ -79,16 +83,16 @@ def main(argv=None):
               "run on the CPU or install the gpu extra", file=sys.stderr)
         return 2
     deadline = None if args.hours is None else time.time() + 3600 * args.hours
-    chosen = [name for name in RUNS if not args.run or name in args.run]
+    chosen = [name for name in suite if not args.run or name in args.run]
     failed = 0
     try:
         if args.jobs > 1:
-            failed = _workers.run_parallel([(RUNS[name][0](), RUNS[name][2]) for name in chosen], args.device,
+            failed = _workers.run_parallel([(suite[name][0](), suite[name][2]) for name in chosen], args.device,
                                            deadline, args.jobs)
         else:
             for name in chosen:
                 print(f"{name}:")
-                RUNS[name][1](args.device, deadline)
+                suite[name][1](args.device, deadline)
     except KeyboardInterrupt:
         print("reference_suite: stopped; the finished units are recorded and the unit(s) in progress are lost: run "
               "the command again to resume", file=sys.stderr)

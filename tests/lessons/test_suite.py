@@ -180,8 +180,9 @@ def test_the_suite_command_runs_only_the_runs_named_by_run(suite, monkeypatch, c
     """Two processes can share the suite when each runs its own runs (each run has its own file)."""
     import reference_suite
     started = []
-    monkeypatch.setattr(reference_suite, "RUNS", {name: (None, lambda device, deadline, name=name: started.append(name),
-                                                         ()) for name in reference_suite.RUNS})
+    names = list(reference_suite.runs())
+    monkeypatch.setattr(reference_suite, "runs", lambda: {name: (None, lambda device, deadline, name=name:
+                                                                 started.append(name), ()) for name in names})
     monkeypatch.setattr(reference_suite, "status", lambda: None)
     assert reference_suite.main(["--run", suite.RK_RUN, "--run", suite.DENSE_RUN]) == 0
     assert started == [suite.RK_RUN, suite.DENSE_RUN]
@@ -218,9 +219,10 @@ def test_status_says_what_is_missing_how_long_it_takes_and_whether_a_process_tra
     dense = suite.dense_run()
     dense.units["resnet8/seed0"] = {"provenance": {"wall_seconds": 900.0}, "result": {}}
     dense.save()
-    monkeypatch.setattr(reference_suite, "RUNS", {suite.DEPTH_RUN: (suite.depth_run, None, ("plain8", "resnet8")),
-                                                  suite.HIGHWAY_RUN: (suite.highway_run, None, ("highway8",)),
-                                                  suite.DENSE_RUN: (suite.dense_run, None, ("resnet8", "dense8"))})
+    monkeypatch.setattr(reference_suite, "runs", lambda: {
+        suite.DEPTH_RUN: (suite.depth_run, None, ("plain8", "resnet8")),
+        suite.HIGHWAY_RUN: (suite.highway_run, None, ("highway8",)),
+        suite.DENSE_RUN: (suite.dense_run, None, ("resnet8", "dense8"))})
     reference_suite.status()
     depth, highway, dense = capsys.readouterr().out.splitlines()
     # 3 plain8 units at the median 1,800 s and 4 resnet8 units at 450 s: 2.0 h
