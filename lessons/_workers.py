@@ -7,8 +7,8 @@ this (the parent) process writes the files: each finished unit goes into its run
 sequential run, and a unit gives the same numbers whether it ran alone or beside others.
 """
 import multiprocessing
+import multiprocessing.connection
 import os
-import queue
 import signal
 import time
 
@@ -50,6 +50,17 @@ def train(unit, device, landscape, threads, jobs):
                                 device, jobs=jobs)
 
 
+def _worker(connection, unit, device, landscape, threads, jobs):
+    """The body of one unit's process: send the parent ("entry", entry) or ("error", "Type: message")."""
+    _start_worker(threads)
+    try:
+        reply = ("entry", train(unit, device, landscape, threads, jobs))
+    except Exception as error:  # the parent names it; a unit's failure must not reach the user as a traceback
+        reply = ("error", f"{type(error).__name__}: {error}")
+    connection.send(reply)
+    connection.close()
+
+
 def run_parallel(runs, device="cpu", deadline=None, jobs=2):
     """Train the missing units of `runs` ([(RecordedRun, nets)], in that order) `jobs` at a time, starting none
     after `deadline` (a time.time() value). On a CPU each worker runs on cores // jobs threads. A unit that
@@ -74,33 +85,60 @@ def run_parallel(runs, device="cpu", deadline=None, jobs=2):
 
 
 def train_pending(pending, device, deadline, jobs):
-    """Keep `jobs` workers busy with units taken from the front of `pending` ([(run, unit)], shortened as they
-    start) and record each as it ends; returns the number of units that failed."""
+    """Keep `jobs` units training, each in its own process, taken from the front of `pending` ([(run, unit)],
+    shortened as they start), and record each as it ends; returns the number of units that failed. A process of
+    its own per unit (not a pool) lets the parent see a worker that dies without a word, as one the system kills
+    when memory runs out: that unit is named as failed and the others go on."""
     global _images
     threads = max(1, minidl.threads.thread_count() // jobs)
     start = context(device)
     _images = None  # this run's images, not an earlier call's
     if pending and start.get_start_method() == "fork":
         images()  # loaded once here, shared by the forked workers
-    finished = queue.Queue()  # (run, unit, entry or None, error or None), put by the pool's result thread
-    running, failed = 0, 0
-    with start.Pool(jobs, _start_worker, (threads,)) as pool:  # leaving the block stops the workers
+    running, failed = {}, 0  # the parent's end of each worker's pipe -> (process, run, unit)
+    try:
         while pending or running:
-            while pending and running < jobs and (deadline is None or time.time() < deadline):
+            while pending and len(running) < jobs and (deadline is None or time.time() < deadline):
                 run, unit = pending.pop(0)
-                landscape = run.setting["landscape"] is not None
-                pool.apply_async(train, (unit, device, landscape, threads, jobs),
-                                 callback=lambda entry, run=run, unit=unit: finished.put((run, unit, entry, None)),
-                                 error_callback=lambda error, run=run, unit=unit: finished.put((run, unit, None, error)))
-                running += 1
+                receiver, sender = start.Pipe(duplex=False)
+                process = start.Process(target=_worker, args=(sender, unit, device, run.setting["landscape"] is not None,
+                                                              threads, jobs), daemon=True)
+                process.start()
+                sender.close()  # the worker holds the only writing end, so its death ends the pipe
+                running[receiver] = (process, run, unit)
             if not running:
                 break
-            run, unit, entry, error = finished.get()
-            running -= 1
-            if error is None:
-                run.record(unit, entry)
-            else:  # one broken unit must not cost the others their hours
-                failed += 1
-                print(f"{_reference.relative_path(run.name)}: unit {unit} failed ({type(error).__name__}: {error}); "
-                      "it stays missing and runs again next time", flush=True)
+            for receiver in multiprocessing.connection.wait(list(running)):
+                process, run, unit = running.pop(receiver)
+                kind, reply = _receive(receiver, process)
+                process.join()
+                if kind == "entry":
+                    run.record(unit, reply)
+                else:  # one broken unit must not cost the others their hours
+                    failed += 1
+                    print(f"{_reference.relative_path(run.name)}: unit {unit} failed ({reply}); it stays missing and "
+                          "runs again next time", flush=True)
+    finally:  # Ctrl-C, SIGTERM or an error here: no worker outlives the suite
+        for process, _, _ in running.values():
+            process.terminate()
+        for process, _, _ in running.values():
+            process.join()
     return failed
+
+
+def _receive(receiver, process):
+    """What a worker sent, or ("error", how it died) if it ended without a word."""
+    try:
+        return receiver.recv()
+    except EOFError:
+        process.join()
+        code = process.exitcode
+        if code is not None and code < 0:
+            how = f"its process was killed by {signal.Signals(-code).name}"
+            if -code == signal.SIGKILL:
+                how += "; if the system ran out of memory, try fewer --jobs"
+        else:
+            how = f"its process ended with exit status {code} and no result"
+        return "error", how
+    finally:
+        receiver.close()

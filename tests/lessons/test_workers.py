@@ -1,5 +1,5 @@
 """`reference_suite.py --jobs N`: units trained in worker processes give the numbers they give alone, and only
-the parent writes the files; a failed unit is named and leaves the others recorded; the deadline holds."""
+the parent writes the files; a failed or killed unit is named and leaves the others recorded; the deadline holds."""
 import os
 import shutil
 import signal
@@ -43,6 +43,23 @@ def test_a_failed_unit_is_named_and_the_others_are_recorded(suite, monkeypatch, 
     assert _workers.run_parallel([(suite.depth_run(), suite.DEPTH_NETS)], jobs=2) == 1
     assert list(suite.depth_run().units) == ["plain8/seed0"]
     assert "unit resnet8/seed0 failed (RuntimeError: out of memory)" in capsys.readouterr().out
+
+
+def test_a_unit_whose_process_is_killed_is_named_and_the_others_are_recorded(suite, monkeypatch, capsys):
+    """A worker killed without a word (as the system kills one when memory runs out) must not hang the suite."""
+    import _workers
+    train_unit = suite.train_unit
+
+    def killed(net, seed, *args):
+        if net == "resnet8":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return train_unit(net, seed, *args)
+    monkeypatch.setattr(suite, "SEEDS", (0,))
+    monkeypatch.setattr(suite, "train_unit", killed)
+    assert _workers.run_parallel([(suite.depth_run(), suite.DEPTH_NETS)], jobs=2) == 1
+    assert list(suite.depth_run().units) == ["plain8/seed0"]
+    assert ("unit resnet8/seed0 failed (its process was killed by SIGKILL; if the system ran out of memory, try "
+            "fewer --jobs)") in capsys.readouterr().out
 
 
 def test_no_unit_starts_after_the_deadline(suite, capsys):
