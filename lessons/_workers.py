@@ -101,8 +101,9 @@ def train_pending(pending, device, deadline, jobs):
             while pending and len(running) < jobs and (deadline is None or time.time() < deadline):
                 run, unit = pending.pop(0)
                 receiver, sender = start.Pipe(duplex=False)
-                process = start.Process(target=_worker, args=(sender, unit, device, run.setting["landscape"] is not None,
-                                                              threads, jobs), daemon=True)
+                landscape = run.setting["landscape"] is not None
+                process = start.Process(target=_worker, args=(sender, unit, device, landscape, threads, jobs),
+                                        daemon=True)
                 process.start()
                 sender.close()  # the worker holds the only writing end, so its death ends the pipe
                 running[receiver] = (process, run, unit)
@@ -110,14 +111,19 @@ def train_pending(pending, device, deadline, jobs):
                 break
             for receiver in multiprocessing.connection.wait(list(running)):
                 process, run, unit = running.pop(receiver)
-                kind, reply = _receive(receiver, process)
+                try:
+                    kind, reply = receiver.recv()
+                except EOFError:  # the worker ended without a word
+                    kind, reply = "error", None
+                receiver.close()
                 process.join()
                 if kind == "entry":
                     run.record(unit, reply)
                 else:  # one broken unit must not cost the others their hours
                     failed += 1
-                    print(f"{_reference.relative_path(run.name)}: unit {unit} failed ({reply}); it stays missing and "
-                          "runs again next time", flush=True)
+                    print(f"{_reference.relative_path(run.name)}: unit {unit} failed "
+                          f"({reply or how_it_died(process.exitcode)}); it stays missing and runs again next time",
+                          flush=True)
     finally:  # Ctrl-C, SIGTERM or an error here: no worker outlives the suite
         for process, _, _ in running.values():
             process.terminate()
@@ -126,19 +132,9 @@ def train_pending(pending, device, deadline, jobs):
     return failed
 
 
-def _receive(receiver, process):
-    """What a worker sent, or ("error", how it died) if it ended without a word."""
-    try:
-        return receiver.recv()
-    except EOFError:
-        process.join()
-        code = process.exitcode
-        if code is not None and code < 0:
-            how = f"its process was killed by {signal.Signals(-code).name}"
-            if -code == signal.SIGKILL:
-                how += "; if the system ran out of memory, try fewer --jobs"
-        else:
-            how = f"its process ended with exit status {code} and no result"
-        return "error", how
-    finally:
-        receiver.close()
+def how_it_died(exitcode):
+    """Why a worker that sent no result ended, from its exit code (minus the signal's number if one killed it)."""
+    if exitcode < 0:
+        how = f"its process was killed by {signal.Signals(-exitcode).name}"
+        return how + ("; if the system ran out of memory, try fewer --jobs" if -exitcode == signal.SIGKILL else "")
+    return f"its process ended with exit status {exitcode} and no result"
